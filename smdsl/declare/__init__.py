@@ -1,0 +1,1 @@
+"""The declare layer: decorators, configs, parameters and environments. No SageMaker SDK here."""

@@ -1,0 +1,216 @@
+"""Environments: per-deployment settings read from pyproject.toml or smdsl.toml.
+
+A profile lives in ``[tool.smdsl.envs.NAME]`` of the pyproject.toml nearest to the pipeline
+file, or in ``[envs.NAME]`` of an ``smdsl.toml`` beside it. Any field can be overridden by an
+``SMDSL_``-prefixed environment variable (``SMDSL_ROLE_ARN``, ``SMDSL_BUCKET``,
+``SMDSL_STEPS__TRAIN__INSTANCE_TYPE``...). A step function receives the resolved profile by
+taking a parameter annotated :class:`Env`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from smdsl.declare.durations import to_seconds
+from smdsl.declare.options import INSTANCE_TYPE
+from smdsl.errors import EnvConfigError, display_path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/[\w+=,.@\-/]{1,512}$")
+BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+PIPELINE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
+REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+
+
+class StepOverride(BaseModel):
+    """Per-step settings an environment changes, e.g. a bigger instance in prod."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    instance_type: str | None = None
+    instance_count: int | None = None
+    volume_size_gb: int | None = None
+    max_runtime: int | None = None
+    environment: dict[str, str] = {}
+
+    @field_validator("instance_type")
+    @classmethod
+    def _instance_type(cls, value: str | None) -> str | None:
+        if value is not None and not INSTANCE_TYPE.match(value):
+            raise ValueError(f"{value!r} is not a SageMaker instance type (e.g. 'ml.m5.xlarge')")
+        return value
+
+    @field_validator("max_runtime", mode="before")
+    @classmethod
+    def _max_runtime(cls, value: int | str | timedelta | None) -> int | None:
+        return None if value is None else to_seconds(value)
+
+
+class Env(BaseSettings):
+    """A resolved environment profile."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SMDSL_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    name: str = "default"
+    region: str | None = None
+    role_arn: str | None = None
+    bucket: str | None = None
+    prefix: str = ""
+    pipeline_name: str | None = None
+    description: str | None = None
+    tags: dict[str, str] = {}
+    steps: dict[str, StepOverride] = {}
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment variables beat the profile file, so CI can point a profile elsewhere.
+        return (env_settings, init_settings)
+
+    @field_validator("role_arn")
+    @classmethod
+    def _role(cls, value: str | None) -> str | None:
+        if value is not None and not ROLE_ARN.match(value):
+            raise ValueError(
+                f"{value!r} is not an IAM role ARN (arn:aws:iam::123456789012:role/Name)"
+            )
+        return value
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket(cls, value: str | None) -> str | None:
+        if value is not None:
+            value = value.removeprefix("s3://").rstrip("/")
+            if not BUCKET.match(value):
+                raise ValueError(f"{value!r} is not an S3 bucket name")
+        return value
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        return value.strip("/")
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if value is not None and not REGION.match(value):
+            raise ValueError(f"{value!r} is not an AWS region (e.g. 'eu-west-1')")
+        return value
+
+    @field_validator("pipeline_name")
+    @classmethod
+    def _pipeline_name(cls, value: str | None) -> str | None:
+        if value is not None and not PIPELINE_NAME.match(value):
+            raise ValueError(
+                f"{value!r} is not a valid pipeline name: up to 256 letters, digits and "
+                "hyphens, starting with a letter or digit"
+            )
+        return value
+
+    def s3_prefix(self, *parts: str) -> str:
+        """``<prefix>/<parts...>`` as an S3 key, without empty segments."""
+        return "/".join(p.strip("/") for p in (self.prefix, *parts) if p and p.strip("/"))
+
+
+@dataclass(frozen=True)
+class EnvFile:
+    """The file that holds a project's environment profiles."""
+
+    path: Path | None
+    table: str  # how the profiles table is written in that file, for messages
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def describe(self, name: str) -> str:
+        where = display_path(self.path) if self.path else "(no config file)"
+        return f"{where}: [{self.table}.{name}]"
+
+
+def find_env_file(pipeline_file: Path) -> EnvFile:
+    """The smdsl.toml beside ``pipeline_file``, else the nearest pyproject.toml with smdsl in it."""
+    folder = pipeline_file.resolve().parent
+    beside = folder / "smdsl.toml"
+    if beside.is_file():
+        data = _read_toml(beside)
+        return EnvFile(beside, "envs", _profiles(data.get("envs", {}), beside, "envs"))
+    for candidate in (folder, *folder.parents):
+        pyproject = candidate / "pyproject.toml"
+        if pyproject.is_file():
+            tool = _read_toml(pyproject).get("tool", {}).get("smdsl")
+            if tool is not None:
+                envs = tool.get("envs", {})
+                return EnvFile(pyproject, "tool.smdsl.envs", _profiles(envs, pyproject, "tool"))
+    return EnvFile(None, "tool.smdsl.envs")
+
+
+def load_env(pipeline_file: Path, name: str | None) -> Env:
+    """Resolve the profile ``name`` for ``pipeline_file``; with no name, a profile of defaults."""
+    env_file = find_env_file(pipeline_file)
+    if name is None:
+        return _build(env_file, "default", {})
+    if name not in env_file.profiles:
+        known = ", ".join(sorted(env_file.profiles)) or "none"
+        where = display_path(env_file.path) if env_file.path else (
+            "no smdsl.toml beside the pipeline and no pyproject.toml with [tool.smdsl] above it"
+        )
+        raise EnvConfigError(f"unknown environment {name!r} ({where}; defined: {known})")
+    return _build(env_file, name, env_file.profiles[name])
+
+
+def _build(env_file: EnvFile, name: str, profile: dict[str, Any]) -> Env:
+    values = dict(profile)
+    values.setdefault("name", name)
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if "region" not in values and region:
+        values["region"] = region
+    try:
+        return Env(**values)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            loc = ".".join(str(p) for p in error["loc"])
+            message = str(error.get("ctx", {}).get("error", error["msg"]))
+            if error["type"] == "extra_forbidden":
+                message = "unknown field"
+            env_var = "SMDSL_" + "__".join(str(p) for p in error["loc"]).upper()
+            lines.append(f"{env_file.describe(name)} {loc}: {message} (or set by {env_var})")
+        raise EnvConfigError("\n".join(lines)) from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise EnvConfigError(f"{display_path(path)}: not valid TOML: {exc}") from None
+
+
+def _profiles(envs: Any, path: Path, table: str) -> dict[str, dict[str, Any]]:
+    if not isinstance(envs, dict) or not all(isinstance(v, dict) for v in envs.values()):
+        raise EnvConfigError(
+            f"{display_path(path)}: [{table}] envs must be tables, e.g. [{table}.dev]"
+            if table == "envs"
+            else f"{display_path(path)}: tool.smdsl.envs must hold tables, e.g. "
+            "[tool.smdsl.envs.dev]"
+        )
+    return envs

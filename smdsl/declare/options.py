@@ -1,0 +1,127 @@
+"""What a user sets per step in its decorator, validated when the decorator is applied."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+
+from smdsl.declare.durations import to_seconds
+from smdsl.declare.params import Parameter
+
+INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9\-]+\.[a-z0-9\-]+$")
+
+StepKind = Literal["processing", "training"]
+
+FRAMEWORKS: dict[str, str | None] = {
+    "sklearn": "1.2-1",
+    "xgboost": "1.7-1",
+    "pytorch": None,
+    "tensorflow": None,
+}
+"""Frameworks whose containers smdsl knows, with the version used when none is given."""
+
+
+class StepOptions(BaseModel):
+    """Everything a step decorator was given, checked and normalised."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: StepKind
+    name: str | None = None
+    instance_type: str | Parameter
+    instance_count: int | Parameter = 1
+    volume_size_gb: int = 30
+    framework: str | None = None
+    framework_version: str | None = None
+    py_version: str | None = None
+    image_uri: str | None = None
+    max_runtime: int | None = None
+    environment: dict[str, str] = {}
+    display_name: str | None = None
+    description: str | None = None
+    depends_on: tuple[str, ...] = ()
+    command: tuple[str, ...] = ("python3",)
+
+    @field_validator("instance_type")
+    @classmethod
+    def _instance_type(cls, value: str | Parameter) -> str | Parameter:
+        if isinstance(value, str) and not INSTANCE_TYPE.match(value):
+            raise ValueError(
+                f"{value!r} is not a SageMaker instance type; they look like 'ml.m5.xlarge'"
+            )
+        if isinstance(value, Parameter) and value.type != "String":
+            raise ValueError(f"parameter {value.name!r} is {value.type}, instance_type needs String")
+        return value
+
+    @field_validator("instance_count")
+    @classmethod
+    def _instance_count(cls, value: int | Parameter) -> int | Parameter:
+        if isinstance(value, int) and value < 1:
+            raise ValueError(f"must be at least 1, got {value}")
+        if isinstance(value, Parameter) and value.type != "Integer":
+            raise ValueError(
+                f"parameter {value.name!r} is {value.type}, instance_count needs Integer"
+            )
+        return value
+
+    @field_validator("volume_size_gb")
+    @classmethod
+    def _volume(cls, value: int) -> int:
+        if not 1 <= value <= 16384:
+            raise ValueError(f"must be between 1 and 16384 GB, got {value}")
+        return value
+
+    @field_validator("max_runtime", mode="before")
+    @classmethod
+    def _max_runtime(cls, value: int | str | timedelta | None) -> int | None:
+        return None if value is None else to_seconds(value)
+
+    @field_validator("environment", mode="before")
+    @classmethod
+    def _environment(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(item, str):
+                    raise ValueError(
+                        f"environment variable {key!r} must be a string, got {item!r}"
+                    )
+        return value
+
+    @model_validator(mode="after")
+    def _image(self) -> StepOptions:
+        if self.image_uri and self.framework:
+            raise ValueError("give framework= or image_uri=, not both")
+        if not self.image_uri and not self.framework:
+            raise ValueError(
+                f"give framework= (one of {', '.join(FRAMEWORKS)}) or an explicit image_uri="
+            )
+        if self.framework is None:
+            return self
+        if self.framework not in FRAMEWORKS:
+            raise ValueError(
+                f"framework {self.framework!r} is not one of {', '.join(FRAMEWORKS)}; "
+                "for another container give image_uri="
+            )
+        if self.framework_version is None:
+            default = FRAMEWORKS[self.framework]
+            if default is None:
+                raise ValueError(f"framework {self.framework!r} needs framework_version=")
+            object.__setattr__(self, "framework_version", default)
+        if self.framework in ("pytorch", "tensorflow") and self.py_version is None:
+            raise ValueError(f"framework {self.framework!r} needs py_version= (e.g. 'py310')")
+        return self
+
+    def merged(self, override: dict[str, Any]) -> StepOptions:
+        """These options with an environment's per-step overrides applied (and re-validated)."""
+        data = self.model_dump()
+        for key, value in override.items():
+            if key == "environment":
+                data["environment"] = {**self.environment, **value}
+            elif value is not None:
+                data[key] = value
+        data["instance_type"] = override.get("instance_type") or self.instance_type
+        data["instance_count"] = override.get("instance_count") or self.instance_count
+        return StepOptions(**data)

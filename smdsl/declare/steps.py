@@ -1,0 +1,204 @@
+"""The step decorators.
+
+A decorator checks its own arguments, attaches a frozen :class:`StepSpec` and returns a
+:class:`StepFunction` that still behaves as the plain function: calling it returns the config,
+stamped with the step's name. Nothing is compiled and no global registry is touched; the step is
+only noted in its own module's namespace so that the graph layer can find it (and spot two steps
+that share a name).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Generic, TypeVar, cast
+
+from pydantic import ValidationError
+
+from smdsl.declare.configs import Processing, Training
+from smdsl.declare.params import Parameter
+from smdsl.declare.refs import ModelArtifactsRef, OutputRef
+from smdsl.errors import DeclarationError, SourceLocation
+
+MODULE_STEPS = "__smdsl_steps__"
+"""Name of the list, in a pipeline module's namespace, of the steps declared in it."""
+
+C = TypeVar("C", Processing, Training)
+
+CONFIG_TYPES: dict[str, type[Processing] | type[Training]] = {
+    "processing": Processing,
+    "training": Training,
+}
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """A declared step: its name, kind, options and where it was written."""
+
+    name: str
+    kind: str
+    options: Any  # smdsl.declare.options.StepOptions; Any keeps this module import-light
+    location: SourceLocation
+    function_name: str
+    parameters: tuple[str, ...]
+
+
+class StepOutputs:
+    """``step.outputs["name"]``: references to a processing step's outputs by name.
+
+    Which names exist is known only once the step function has run, so the graph layer checks
+    each reference against the outputs the step declares.
+    """
+
+    def __init__(self, step: str) -> None:
+        self._step = step
+
+    def __getitem__(self, name: str) -> OutputRef:
+        return OutputRef(step=self._step, output=name)
+
+
+class StepFunction(Generic[C]):
+    """A step function: call it to get its config; pass it around to refer to the step."""
+
+    def __init__(self, fn: Callable[..., C], spec: StepSpec) -> None:
+        functools.update_wrapper(self, fn)
+        self.fn = fn
+        self.spec = spec
+
+    @property
+    def name(self) -> str:
+        """The step's name in the pipeline."""
+        return self.spec.name
+
+    @property
+    def outputs(self) -> StepOutputs:
+        """References to this step's outputs, e.g. ``preprocess.outputs["train"]``."""
+        return StepOutputs(self.spec.name)
+
+    @property
+    def model_artifacts(self) -> ModelArtifactsRef:
+        """A reference to the model a training step produces."""
+        if self.spec.kind != "training":
+            raise AttributeError(f"step {self.name!r} is a {self.spec.kind} step: no model")
+        return ModelArtifactsRef(step=self.spec.name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> C:
+        config = self.fn(*args, **kwargs)
+        expected = CONFIG_TYPES[self.spec.kind]
+        if not isinstance(config, expected):
+            raise DeclarationError(
+                f"step {self.name!r} must return a {expected.__name__} config, "
+                f"got {type(config).__name__}"
+            )
+        return cast(C, config.stamped(self.spec.name))
+
+    def __repr__(self) -> str:
+        return f"<{self.spec.kind} step {self.name!r}>"
+
+
+def _decorator(kind: str, settings: dict[str, Any]) -> Callable[[Callable[..., C]], StepFunction[C]]:
+    from smdsl.declare.options import StepOptions
+
+    depends_on = settings.pop("depends_on", None) or ()
+    if isinstance(depends_on, (str, StepFunction)):
+        depends_on = (depends_on,)
+    settings["depends_on"] = tuple(d.name if isinstance(d, StepFunction) else d for d in depends_on)
+
+    def decorate(fn: Callable[..., C]) -> StepFunction[C]:
+        if isinstance(fn, StepFunction):
+            raise DeclarationError(f"{fn.name!r} is already a step; apply one step decorator")
+        if not callable(fn):
+            raise DeclarationError(f"@{kind}_step decorates a function, not {fn!r}")
+        name = settings.get("name") or fn.__name__
+        try:
+            options = StepOptions(kind=kind, **settings)
+        except ValidationError as exc:
+            raise DeclarationError(_describe(name, exc)) from None
+        code = fn.__code__
+        spec = StepSpec(
+            name=name,
+            kind=kind,
+            options=options,
+            location=SourceLocation(code.co_filename, code.co_firstlineno),
+            function_name=fn.__qualname__,
+            parameters=tuple(inspect.signature(fn).parameters),
+        )
+        step: StepFunction[C] = StepFunction(fn, spec)
+        fn.__globals__.setdefault(MODULE_STEPS, []).append(step)
+        return step
+
+    return decorate
+
+
+def _describe(step: str, exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        field = ".".join(str(p) for p in error["loc"] if not isinstance(p, int))
+        message = str(error.get("ctx", {}).get("error", error["msg"]))
+        parts.append(f"{field}: {message}" if field else message)
+    return f"step {step!r}: " + "; ".join(parts)
+
+
+def processing_step(
+    *,
+    instance_type: str | Parameter,
+    framework: str | None = None,
+    framework_version: str | None = None,
+    py_version: str | None = None,
+    image_uri: str | None = None,
+    instance_count: int | Parameter = 1,
+    volume_size_gb: int = 30,
+    max_runtime: int | str | timedelta | None = None,
+    environment: dict[str, str] | None = None,
+    command: Sequence[str] = ("python3",),
+    name: str | None = None,
+    display_name: str | None = None,
+    description: str | None = None,
+    depends_on: Sequence[str | StepFunction[Any]] | str | StepFunction[Any] | None = None,
+) -> Callable[[Callable[..., Processing]], StepFunction[Processing]]:
+    """Declare a SageMaker processing step; the function returns a :class:`Processing`.
+
+    Example::
+
+        @processing_step(instance_type="ml.m5.xlarge", framework="sklearn")
+        def preprocess() -> Processing:
+            return Processing(code="code/preprocess.py", outputs=["train", "test"])
+    """
+    return _decorator("processing", _settings(locals(), command=tuple(command)))
+
+
+def training_step(
+    *,
+    instance_type: str | Parameter,
+    framework: str | None = None,
+    framework_version: str | None = None,
+    py_version: str | None = None,
+    image_uri: str | None = None,
+    instance_count: int | Parameter = 1,
+    volume_size_gb: int = 30,
+    max_runtime: int | str | timedelta | None = "1d",
+    environment: dict[str, str] | None = None,
+    name: str | None = None,
+    display_name: str | None = None,
+    description: str | None = None,
+    depends_on: Sequence[str | StepFunction[Any]] | str | StepFunction[Any] | None = None,
+) -> Callable[[Callable[..., Training]], StepFunction[Training]]:
+    """Declare a SageMaker training step; the function returns a :class:`Training`.
+
+    Example::
+
+        @training_step(instance_type="ml.m5.2xlarge", framework="xgboost")
+        def train(preprocess: Processing) -> Training:
+            return Training(entry_point="code/train.py",
+                            inputs={"train": preprocess.outputs["train"]})
+    """
+    return _decorator("training", _settings(locals()))
+
+
+def _settings(given: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    settings = {k: v for k, v in given.items() if v is not None}
+    settings.update(extra)
+    return settings

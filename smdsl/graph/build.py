@@ -1,0 +1,377 @@
+"""Build and check the DAG of a pipeline's steps.
+
+Edges come from three places: a step function's parameter named after another step, a
+reference inside a returned config (``preprocess.outputs["train"]``, ``train.model_artifacts``),
+and an explicit ``depends_on``. Every problem found is reported at once, each aimed at the
+user's file and line.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import typing
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+from pydantic import ValidationError
+
+from smdsl.declare.configs import Processing, StepConfig, Training, parameters, references
+from smdsl.declare.env import Env
+from smdsl.declare.options import StepOptions
+from smdsl.declare.params import Parameter
+from smdsl.declare.refs import ModelArtifactsRef, OutputRef
+from smdsl.declare.steps import CONFIG_TYPES, StepFunction
+from smdsl.errors import GraphError, Problem, SmdslError, SourceLocation, display_path
+from smdsl.graph.loader import PipelineModule
+from smdsl.graph.tracebacks import user_location
+
+SAGEMAKER_NAME = re.compile(r"^[A-Za-z0-9\-_]{1,64}$")
+"""What SageMaker accepts as a step, parameter, input or output name."""
+
+
+@dataclass(frozen=True)
+class StepNode:
+    """One step of the graph: what was declared, what it returned, with the env applied."""
+
+    function: StepFunction[Any]
+    options: StepOptions
+    config: StepConfig
+
+    @property
+    def name(self) -> str:
+        return self.function.name
+
+    @property
+    def kind(self) -> str:
+        return self.function.spec.kind
+
+    @property
+    def location(self) -> SourceLocation:
+        return self.function.spec.location
+
+    @property
+    def base_dir(self) -> Path:
+        """The folder that relative code paths of this step are resolved against."""
+        return Path(self.location.file).resolve().parent
+
+
+@dataclass
+class PipelineGraph:
+    """A checked pipeline: its steps in a deterministic topological order."""
+
+    module: PipelineModule
+    env: Env
+    dag: nx.DiGraph
+    nodes: dict[str, StepNode]
+    order: list[str]
+    parameters: list[Parameter] = field(default_factory=list)
+
+    @property
+    def pipeline_name(self) -> str:
+        """The env's pipeline name, else one derived from the pipeline file."""
+        if self.env.pipeline_name:
+            return self.env.pipeline_name
+        path = self.module.path
+        base = path.parent.name if path.stem in ("pipeline", "__init__") else path.stem
+        base = re.sub(r"[^a-zA-Z0-9]+", "-", base).strip("-") or "pipeline"
+        return base if self.env.name == "default" else f"{base}-{self.env.name}"
+
+    def upstream(self, name: str) -> list[str]:
+        """The steps ``name`` directly depends on, in pipeline order."""
+        preds = set(self.dag.predecessors(name))
+        return [n for n in self.order if n in preds]
+
+
+def build_graph(module: PipelineModule, env: Env) -> PipelineGraph:
+    """Check the steps of ``module`` under ``env`` and return their graph.
+
+    Raises :class:`GraphError` listing every problem found.
+    """
+    return _Builder(module, env).build()
+
+
+class _Builder:
+    def __init__(self, module: PipelineModule, env: Env) -> None:
+        self.module = module
+        self.env = env
+        self.problems: list[Problem] = []
+        self.steps: dict[str, StepFunction[Any]] = {}
+        self.index: dict[str, int] = {}
+        self.dag: nx.DiGraph = nx.DiGraph()
+
+    def problem(self, message: str, step: StepFunction[Any] | None = None, field: str | None = None,
+                location: SourceLocation | None = None) -> None:
+        where = location or (step.spec.location if step else None)
+        self.problems.append(Problem(message, where, step.name if step else None, field))
+
+    def fail_if_problems(self) -> None:
+        if self.problems:
+            count = len(self.problems)
+            noun = "problem" if count == 1 else "problems"
+            raise GraphError(
+                f"{display_path(self.module.path)}: {count} {noun} in the pipeline", self.problems
+            )
+
+    def build(self) -> PipelineGraph:
+        self.collect_steps()
+        if not self.steps:
+            self.problem(f"no steps found in {display_path(self.module.path)}: decorate functions "
+                         "with @processing_step or @training_step")
+        options = self.resolve_options()
+        env_params = self.add_declared_edges()
+        self.check_cycles()
+        self.fail_if_problems()
+        order = self.topological_order()
+        configs = self.call_steps(order, env_params)
+        self.add_reference_edges(configs)
+        params = self.collect_parameters(configs)
+        self.check_cycles()
+        self.fail_if_problems()
+        order = self.topological_order()
+        nodes = {n: StepNode(self.steps[n], options[n], configs[n]) for n in order}
+        return PipelineGraph(self.module, self.env, self.dag, nodes, order, params)
+
+    # -- steps and names ---------------------------------------------------------------------
+
+    def collect_steps(self) -> None:
+        for step in self.module.steps:
+            name = step.name
+            if not SAGEMAKER_NAME.match(name):
+                self.problem(f"step name {name!r} would be rejected by SageMaker: use 1-64 "
+                             "letters, digits, '-' or '_'", step, "name")
+            if name in self.steps:
+                first = self.steps[name].spec.location
+                self.problem(f"duplicate step name {name!r}, first declared at {first}", step)
+                continue
+            self.steps[name] = step
+            self.index[name] = len(self.index)
+            self.dag.add_node(name)
+
+    def resolve_options(self) -> dict[str, StepOptions]:
+        resolved: dict[str, StepOptions] = {}
+        for name in self.env.steps:
+            if name not in self.steps:
+                self.problem(f"environment {self.env.name!r} overrides unknown step {name!r}"
+                             f"{_did_you_mean(name, self.steps)}")
+        for name, step in self.steps.items():
+            options: StepOptions = step.spec.options
+            override = self.env.steps.get(name)
+            if override is not None:
+                try:
+                    options = options.merged(override.model_dump(exclude_none=True))
+                except ValidationError as exc:
+                    self.problem(f"environment {self.env.name!r} override: {_describe_validation(exc)}",
+                                 step)
+            resolved[name] = options
+        return resolved
+
+    # -- edges ---------------------------------------------------------------------------------
+
+    def add_edge(self, upstream: str, downstream: str, via: str) -> None:
+        self.dag.add_edge(upstream, downstream)
+        self.dag.edges[upstream, downstream].setdefault("via", set()).add(via)
+
+    def add_declared_edges(self) -> dict[str, str | None]:
+        """Edges from parameter names and depends_on; returns each step's env parameter."""
+        env_params: dict[str, str | None] = {}
+        for name, step in self.steps.items():
+            env_params[name] = None
+            hints = _type_hints(step)
+            signature = _signature(step)
+            for pname in step.spec.parameters:
+                hint = hints.get(pname)
+                if hint is Env or (hint is None and pname == "env"):
+                    env_params[name] = pname
+                    continue
+                if pname not in self.steps:
+                    if signature.get(pname, False):
+                        continue  # has a default: not an upstream step
+                    self.problem(f"parameter {pname!r} does not name a step"
+                                 f"{_did_you_mean(pname, self.steps)}", step, pname)
+                    continue
+                upstream = self.steps[pname]
+                expected = CONFIG_TYPES[upstream.spec.kind]
+                if hint in (Processing, Training) and hint is not expected:
+                    self.problem(f"parameter {pname!r} is annotated {hint.__name__} but step "
+                                 f"{pname!r} is a {upstream.spec.kind} step returning "
+                                 f"{expected.__name__}", step, pname)
+                self.add_edge(pname, name, "parameter")
+            for dep in step.spec.options.depends_on:
+                if dep not in self.steps:
+                    self.problem(f"depends_on names unknown step {dep!r}"
+                                 f"{_did_you_mean(dep, self.steps)}", step, "depends_on")
+                else:
+                    self.add_edge(dep, name, "depends_on")
+        return env_params
+
+    def add_reference_edges(self, configs: dict[str, StepConfig]) -> None:
+        for name, config in configs.items():
+            step = self.steps[name]
+            for path, ref in references(config):
+                self.check_reference(step, path, ref, configs)
+                if ref.step in self.steps and ref.step != name:
+                    self.add_edge(ref.step, name, "reference")
+                elif ref.step == name:
+                    self.problem(f"refers to its own output {ref}", step, path)
+
+    def check_reference(self, step: StepFunction[Any], path: str,
+                        ref: OutputRef | ModelArtifactsRef, configs: dict[str, StepConfig]) -> None:
+        target = self.steps.get(ref.step)
+        if target is None:
+            self.problem(f"refers to unknown step {ref.step!r}{_did_you_mean(ref.step, self.steps)}",
+                         step, path)
+            return
+        if isinstance(ref, ModelArtifactsRef):
+            if target.spec.kind != "training":
+                self.problem(f"{ref}: step {ref.step!r} is a {target.spec.kind} step and produces "
+                             "no model artifacts", step, path)
+            return
+        upstream = configs.get(ref.step)
+        if not isinstance(upstream, Processing):
+            if target.spec.kind != "processing":
+                self.problem(f"{ref}: step {ref.step!r} is a {target.spec.kind} step; only "
+                             "processing steps have named outputs", step, path)
+            return
+        if ref.output not in upstream.outputs:
+            declared = ", ".join(upstream.outputs) or "none"
+            self.problem(f"{ref}: step {ref.step!r} declares no output {ref.output!r}"
+                         f"{_did_you_mean(ref.output, upstream.outputs)} (declared: {declared})",
+                         step, path)
+
+    def check_cycles(self) -> None:
+        for cycle in sorted(nx.simple_cycles(self.dag), key=lambda c: sorted(c)):
+            start = min(cycle, key=lambda n: self.index.get(n, 0))
+            at = cycle.index(start)
+            ordered = cycle[at:] + cycle[:at] + [start]
+            path = " -> ".join(ordered)
+            self.problem(f"cycle: {path}", self.steps[start])
+
+    def topological_order(self) -> list[str]:
+        return list(nx.lexicographical_topological_sort(self.dag, key=self.index.__getitem__))
+
+    # -- calling the step functions ----------------------------------------------------------
+
+    def call_steps(self, order: list[str], env_params: dict[str, str | None]) -> dict[str, StepConfig]:
+        configs: dict[str, StepConfig] = {}
+        for name in order:
+            step = self.steps[name]
+            kwargs: dict[str, Any] = {}
+            ready = True
+            for pname in step.spec.parameters:
+                if pname == env_params[name]:
+                    kwargs[pname] = self.env
+                elif pname in self.steps:
+                    if pname not in configs:
+                        ready = False  # its upstream failed; that problem is reported already
+                    kwargs[pname] = configs.get(pname)
+            if not ready:
+                continue
+            try:
+                configs[name] = step(**kwargs)
+            except ValidationError as exc:
+                self.problem(_describe_validation(exc), step,
+                             location=user_location(exc.__traceback__) or step.spec.location)
+            except SmdslError as exc:
+                self.problem(str(exc), step,
+                             location=user_location(exc.__traceback__) or step.spec.location)
+            except Exception as exc:
+                self.problem(f"raised {type(exc).__name__}: {exc}", step,
+                             location=user_location(exc.__traceback__) or step.spec.location)
+            else:
+                self.check_config(step, configs[name])
+        return configs
+
+    def check_config(self, step: StepFunction[Any], config: StepConfig) -> None:
+        base = Path(step.spec.location.file).resolve().parent
+        if isinstance(config, Processing):
+            names = {"inputs": config.inputs, "outputs": config.outputs}
+            for field_name, mapping in names.items():
+                for key in mapping:
+                    if not SAGEMAKER_NAME.match(key) or key == "code":
+                        self.problem(f"{field_name[:-1]} name {key!r} would be rejected: use 1-64 "
+                                     "letters, digits, '-' or '_' ('code' is reserved)",
+                                     step, f"{field_name}[{key!r}]")
+            paths = [("code", config.code)] if config.code else [("source_dir", config.source_dir)]
+            if config.source_dir and config.entry_point:
+                paths.append(("entry_point", str(Path(config.source_dir) / config.entry_point)))
+        else:
+            for key in config.inputs:
+                if not re.match(r"^[A-Za-z0-9\.\-_]{1,64}$", key):
+                    self.problem(f"channel name {key!r} would be rejected: use 1-64 letters, "
+                                 "digits, '.', '-' or '_'", step, f"inputs[{key!r}]")
+            paths = [("source_dir", config.source_dir)] if config.source_dir else []
+            entry = Path(config.source_dir or ".") / config.entry_point
+            paths.append(("entry_point", str(entry)))
+        for field_name, relative in paths:
+            assert relative is not None
+            target = base / relative
+            wanted_dir = field_name == "source_dir"
+            if not (target.is_dir() if wanted_dir else target.is_file()):
+                kind = "folder" if wanted_dir else "file"
+                self.problem(f"{kind} {relative!r} not found (looked for {display_path(target)})",
+                             step, field_name)
+
+    def collect_parameters(self, configs: dict[str, StepConfig]) -> list[Parameter]:
+        found: dict[str, Parameter] = {}
+        sources: list[tuple[Parameter, StepFunction[Any] | None, str | None]] = [
+            (p, None, None) for p in self.module.parameters
+        ]
+        for name, step in self.steps.items():
+            options = step.spec.options
+            for fname in ("instance_type", "instance_count"):
+                value = getattr(options, fname)
+                if isinstance(value, Parameter):
+                    sources.append((value, step, fname))
+            if name in configs:
+                sources += [(p, step, path) for path, p in parameters(configs[name])]
+        for parameter, step, path in sources:
+            known = found.get(parameter.name)
+            if known is None:
+                if not SAGEMAKER_NAME.match(parameter.name):
+                    self.problem(f"parameter name {parameter.name!r} would be rejected by "
+                                 "SageMaker: use 1-64 letters, digits, '-' or '_'",
+                                 step, path, location=parameter.location)
+                found[parameter.name] = parameter
+            elif known != parameter:
+                self.problem(f"two different parameters are named {parameter.name!r}: "
+                             f"{known.type} default {known.default!r} and {parameter.type} "
+                             f"default {parameter.default!r}", step, path,
+                             location=parameter.location)
+        return sorted(found.values(), key=lambda p: p.name)
+
+
+def _type_hints(step: StepFunction[Any]) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(step.fn)
+    except Exception:
+        raw = getattr(step.fn, "__annotations__", {})
+        names = {"Env": Env, "Processing": Processing, "Training": Training}
+        return {k: names.get(v, v) if isinstance(v, str) else v for k, v in raw.items()}
+
+
+def _signature(step: StepFunction[Any]) -> dict[str, bool]:
+    """Which parameters of the step function have a default value."""
+    import inspect
+
+    params = inspect.signature(step.fn).parameters
+    return {n: p.default is not inspect.Parameter.empty for n, p in params.items()}
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _describe_validation(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        loc = ".".join(str(p) for p in error["loc"])
+        message = str(error.get("ctx", {}).get("error", error["msg"]))
+        if error["type"] == "extra_forbidden":
+            message = "unknown field"
+        parts.append(f"{loc}: {message}" if loc else message)
+    return f"{exc.title}: " + "; ".join(parts)
