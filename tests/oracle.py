@@ -33,8 +33,10 @@ Approach: three authorities, each used only for what it knows.
      exception type;
    * ``Std:JsonGet`` / ``Std:Join`` operands are rejected in conditions and Fail steps: replaced by
      a ``Get`` stand-in (the expressions themselves are checked by the oracle, see 3.);
-   * ``Not`` conditions and ``Or`` nested in ``Or`` are missing: unwrapped / flattened so that the
-     conditions inside are still checked;
+   * ``Not`` conditions and ``Not``/``Or`` inside ``Or`` are missing: the oracle walks these
+     combinators itself and checks each leaf condition with the schema;
+   * ``In`` conditions are described as ``{Value, In}`` while the SDK emits ``{QueryValue,
+     Values}``: checked against a replacement schema built from the schema's operand types;
    * condition branches reject Model (and, in some schema versions, Fail) steps: every branch step
      is hoisted and checked as a step of its own;
    * the EndpointConfig step's ``Type`` enum says ``Endpoint`` and newer step types are missing:
@@ -135,8 +137,12 @@ class SchemaGaps:
     branch_step_types_rejected: frozenset[str]
     # Expression functions the schema rejects in conditions and Fail steps: replaced by a Get.
     functions_rejected: frozenset[str]
-    # Condition types the schema lacks: unwrapped to their operand ("Not"); "Or" in "Or" flattened.
+    # Condition types the schema lacks ("Not") or limits (it allows no "Not"/"Or" inside "Or"):
+    # the oracle walks these combinators itself and checks the leaf conditions with the schema.
     condition_types_missing: frozenset[str]
+    # Leaf condition types the schema describes with other member names than the SDK emits
+    # (it has In: {Value, In}; the SDK emits In: {QueryValue, Values}): checked against these.
+    condition_schemas: Mapping[str, JsonObject]
     # Step member holding retry policies whose ExceptionType the SDK emits as a list while the
     # schema wants one string: each policy is checked once per exception type.
     retry_policies_member: str
@@ -175,6 +181,18 @@ KNOWN_SCHEMA_GAPS = SchemaGaps(
     branch_step_types_rejected=frozenset({"Model", "Fail"}),
     functions_rejected=frozenset({"Std:JsonGet", "Std:Join"}),
     condition_types_missing=frozenset({"Not"}),
+    condition_schemas={
+        "In": {
+            "type": "object",
+            "properties": {
+                "Type": {"enum": ["In"]},
+                "QueryValue": {"$ref": "#/definitions/ConditionOperand"},
+                "Values": {"type": "array", "items": {"$ref": "#/definitions/ConditionOperand"}},
+            },
+            "required": ["Type", "QueryValue", "Values"],
+            "additionalProperties": False,
+        },
+    },
     retry_policies_member="RetryPolicies",
     inside_job_arguments=(
         "Training InputDataConfig[].DataSource.S3DataSource.S3DataDistributionType",
@@ -187,6 +205,7 @@ _ARGUMENTS_COVERED_BY_API: JsonObject = {"type": "object"}
 # A Fail step's Arguments hold only ErrorMessage; the schema forgot additionalProperties there.
 _FAIL_ARGUMENTS_CLOSED = True
 _GENERIC_STEP = "OracleGenericStep"
+_CONDITION_OPERAND = "ConditionOperand"  # what the schema allows as a Binary condition operand
 _GENERIC_STEP_SCHEMA: JsonObject = {
     "type": "object",
     "properties": {
@@ -244,15 +263,16 @@ def _oracle_schema(path: Path) -> JsonObject:
     schema = copy.deepcopy(_read_schema(path))
     definitions: JsonObject = schema["definitions"]
     for name, step_schema in definitions.items():
-        if _step_types_of(step_schema) & set(JOB_STEPS):
+        if _type_enum(step_schema) & set(JOB_STEPS):
             step_schema["properties"]["Arguments"] = _ARGUMENTS_COVERED_BY_API
     if _FAIL_ARGUMENTS_CLOSED:
         definitions["FailStep"]["properties"]["Arguments"]["additionalProperties"] = False
     definitions[_GENERIC_STEP] = _GENERIC_STEP_SCHEMA
+    definitions[_CONDITION_OPERAND] = definitions["BinaryCondition"]["properties"]["LeftValue"]
     return schema
 
 
-def _step_types_of(definition: JsonObject) -> set[str]:
+def _type_enum(definition: JsonObject) -> set[str]:
     type_schema = definition.get("properties", {}).get("Type", {})
     return set(type_schema.get("enum", [])) if isinstance(type_schema, dict) else set()
 
@@ -277,7 +297,7 @@ def _definition_by_step_type(path: Path) -> Mapping[str, str]:
     gaps = KNOWN_SCHEMA_GAPS
     found: dict[str, str] = {}
     for name, definition in _oracle_schema(path)["definitions"].items():
-        step_types = _step_types_of(definition) if name.endswith("Step") else set()
+        step_types = _type_enum(definition) if name.endswith("Step") else set()
         for step_type in step_types - gaps.step_types_misdescribed:
             found[step_type] = name
     return found
@@ -345,11 +365,11 @@ def _check_envelope(definition: JsonObject, steps: list[tuple[str, JsonObject]])
     path = schema_path()
     load_schema()
     envelope = copy.deepcopy(definition)
-    problems = _pop_gap_fields(envelope, KNOWN_SCHEMA_GAPS.top_level_fields, "")
+    problems = _pop_gap_fields(envelope, KNOWN_SCHEMA_GAPS.top_level_fields, "definition")
     for member in ("Parameters", "Steps"):
         if isinstance(envelope.get(member), list):
             envelope[member] = []  # checked one by one below
-    problems += _schema_errors(_validator(path, None), envelope, "")
+    problems += _schema_errors(_validator(path, None), envelope, "definition")
     for label, parameter in _parameters(definition):
         problems += _check_parameter(path, label, parameter)
     for label, step in steps:
@@ -386,8 +406,8 @@ def _check_step_envelope(path: Path, label: str, step: JsonObject) -> list[str]:
     problems = _pop_gap_fields(shadow, step_fields, label)
     problems += _check_retry_policies(path, shadow, label)
     if step_type == "Condition":
-        _simplify_condition_step(shadow)
-    if step_type in ("Condition", "Fail"):
+        problems += _check_condition_step(path, shadow, label)
+    if step_type == "Fail":
         shadow["Arguments"] = _stand_in_functions(shadow.get("Arguments"))
     definition = _definition_by_step_type(path).get(str(step_type))
     if definition is None:
@@ -424,36 +444,52 @@ def _check_retry_policies(path: Path, shadow: JsonObject, label: str) -> list[st
     return problems
 
 
-def _simplify_condition_step(step: JsonObject) -> None:
-    arguments = step.get("Arguments")
+def _check_condition_step(path: Path, shadow: JsonObject, label: str) -> list[str]:
+    """Check the conditions one by one; leave the step envelope with empty lists to the schema."""
+    arguments = shadow.get("Arguments")
     if not isinstance(arguments, dict):
-        return
+        return []
     for branch in ("IfSteps", "ElseSteps"):
         if isinstance(arguments.get(branch), list):
             arguments[branch] = []  # hoisted: checked as steps of their own
-    if isinstance(arguments.get("Conditions"), list):
-        arguments["Conditions"] = [c for cond in arguments["Conditions"] for c in _simplify(cond)]
+    conditions = arguments.get("Conditions")
+    if not isinstance(conditions, list):
+        return []
+    arguments["Conditions"] = []
+    where = f"{label}.Arguments.Conditions"
+    return [p for i, c in enumerate(conditions) for p in _check_condition(path, c, f"{where}[{i}]")]
 
 
-def _simplify(condition: Any) -> list[Any]:
-    """Unwrap conditions the schema lacks ("Not") and flatten "Or" nested in "Or"."""
-    if not isinstance(condition, dict):
-        return [condition]
-    kind = condition.get("Type")
-    if kind in KNOWN_SCHEMA_GAPS.condition_types_missing and set(condition) == {"Type", "Condition"}:
-        return _simplify(condition["Condition"])
-    if kind == "Or" and isinstance(condition.get("Conditions"), list):
-        members = [m for c in condition["Conditions"] for m in _or_members(c)]
-        return [{**condition, "Conditions": members}]
-    return [condition]
+def _check_condition(path: Path, condition: Any, where: str) -> list[str]:
+    """One condition; "Not" and "Or" are walked here, since the schema lacks or limits them."""
+    kind = condition.get("Type") if isinstance(condition, dict) else None
+    combinators = {"Not": ("Condition", dict), "Or": ("Conditions", list)}
+    if kind in combinators:
+        member, container = combinators[kind]
+        operand = condition.get(member)
+        if set(condition) != {"Type", member} or not isinstance(operand, container):
+            return [f"{where}: a {kind} condition has exactly Type and {member} ({container.__name__})"]
+        if isinstance(operand, dict):
+            return _check_condition(path, operand, f"{where}.{member}")
+        return [p for i, c in enumerate(operand) for p in _check_condition(path, c, f"{where}.{member}[{i}]")]
+    schemas = _condition_schemas(path)
+    if kind not in schemas:
+        known = sorted([*schemas, *combinators])
+        return [f"{_join(where, 'Type')}: {kind!r} is not one of {_short_list(known, len(known))}"]
+    return _schema_errors(schemas[kind], _stand_in_functions(condition), where)
 
 
-def _or_members(condition: Any) -> list[Any]:
-    members: list[Any] = []
-    for simple in _simplify(condition):
-        is_or = isinstance(simple, dict) and simple.get("Type") == "Or"
-        members += simple["Conditions"] if is_or else [simple]
-    return members
+@lru_cache(maxsize=4)
+def _condition_schemas(path: Path) -> Mapping[str, Any]:
+    """Condition Type -> validator, from the schema's leaf conditions and the gap replacements."""
+    validators: dict[str, Any] = {}
+    for name, definition in _oracle_schema(path)["definitions"].items():
+        if name.endswith("Condition") and name != "OrCondition":
+            for kind in _type_enum(definition):
+                validators[kind] = _validator(path, name)
+    for kind, schema in KNOWN_SCHEMA_GAPS.condition_schemas.items():
+        validators[kind] = _validator_for(schema)
+    return validators
 
 
 def _stand_in_functions(value: Any) -> Any:

@@ -38,6 +38,7 @@ class CompiledPipeline:
     role_arn: str
     region: str
     bucket: str
+    prefix: str
     description: str | None
     tags: dict[str, str]
     code: tuple[CodeObject, ...]
@@ -73,6 +74,7 @@ def compile_pipeline(graph: PipelineGraph, where: str = "") -> CompiledPipeline:
         role_arn=role,
         region=region,
         bucket=bucket,
+        prefix=env.prefix,
         description=env.description or graph.module.description,
         tags=dict(env.tags),
         code=tuple(objects[k] for k in sorted(objects)),

@@ -96,9 +96,14 @@ def _environ(values: dict[str, str]) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _quiet_logs() -> Iterator[None]:
+    """Silence the SDK's INFO logs, and undo the root logging set-up its import performs."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
     previous = logging.root.manager.disable
     logging.disable(logging.WARNING)
     try:
         yield
     finally:
         logging.disable(previous)
+        root.handlers[:] = handlers
+        root.setLevel(level)

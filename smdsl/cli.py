@@ -1,0 +1,217 @@
+"""The ``smdsl`` command line."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from smdsl.declare.env import Env, find_env_file, load_env
+from smdsl.errors import SmdslError, display_path
+from smdsl.graph.build import PipelineGraph, build_graph
+from smdsl.graph.loader import load_pipeline
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_AWS = 3
+
+
+class _Group(click.Group):
+    """Turns every smdsl error into its message and exit code: never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SmdslError as exc:
+            click.secho(f"error: {exc.render()}", fg="red", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except (click.ClickException, click.exceptions.Abort, click.exceptions.Exit):
+            raise
+        except Exception as exc:
+            if os.environ.get("SMDSL_DEBUG"):
+                raise
+            click.secho(
+                f"internal error in smdsl: {type(exc).__name__}: {exc}\n"
+                "This is a bug in smdsl, not in your pipeline; rerun with SMDSL_DEBUG=1 for the "
+                "traceback and report it.", fg="red", err=True,
+            )
+            sys.exit(70)
+
+
+pipeline_file = click.argument(
+    "file", type=click.Path(dir_okay=False, path_type=Path), metavar="PIPELINE_FILE"
+)
+
+
+def env_option(required: bool) -> Callable[[F], F]:
+    return click.option(
+        "--env", "-e", "env_name", envvar="SMDSL_ENV", required=required, metavar="ENV",
+        help="Environment profile from [tool.smdsl.envs.ENV] in pyproject.toml or [envs.ENV] "
+        "in smdsl.toml (default: $SMDSL_ENV)."
+        + ("" if required else " Without it, every profile defined is checked."),
+    )
+
+
+def _graph(file: Path, env_name: str | None) -> PipelineGraph:
+    module = load_pipeline(file)
+    return build_graph(module, load_env(module.path, env_name))
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="smdsl")
+def main() -> None:
+    """smdsl: SageMaker Pipelines as plain, testable Python.
+
+    \b
+    The daily loop:
+      smdsl validate pipeline.py            check steps and graph (no AWS, no SDK)
+      smdsl graph pipeline.py               show the steps and their edges
+      smdsl definition pipeline.py -e dev   print the compiled definition JSON (offline)
+      smdsl deploy pipeline.py -e dev       upload code, then create or update the pipeline
+    """
+
+
+@main.command()
+@pipeline_file
+@env_option(required=False)
+def validate(file: Path, env_name: str | None) -> None:
+    """Check a pipeline file: steps, configs, references and the graph.
+
+    Loads the file, calls every step function and checks the DAG, reporting every problem at
+    once with its file and line. Needs no AWS account and does not import the SageMaker SDK.
+
+    \b
+    Example:
+      smdsl validate examples/quickstart/pipeline.py
+      smdsl validate pipeline.py --env prod
+    """
+    module = load_pipeline(file)
+    if env_name is not None:
+        names: list[str | None] = [env_name]
+    else:
+        names = list(find_env_file(module.path).profiles) or [None]
+    summary = ""
+    for name in names:
+        graph = build_graph(module, load_env(module.path, name))
+        steps, params = len(graph.order), len(graph.parameters)
+        summary = f"{steps} step{'s' if steps != 1 else ''}, {params} parameter" + (
+            "s" if params != 1 else ""
+        )
+    envs = ", ".join(n for n in names if n) or "no environment profiles"
+    click.secho(f"ok: {display_path(module.path)}: {summary} ({envs})", fg="green")
+
+
+@main.command()
+@pipeline_file
+@env_option(required=False)
+@click.option("--format", "-f", "fmt", type=click.Choice(["text", "mermaid", "dot"]),
+              default="text", show_default=True, help="Output format.")
+def graph(file: Path, env_name: str | None, fmt: str) -> None:
+    """Show the steps of a pipeline and the edges between them.
+
+    Does not import the SageMaker SDK. Mermaid output pastes into GitHub markdown; dot output
+    feeds Graphviz.
+
+    \b
+    Example:
+      smdsl graph examples/quickstart/pipeline.py
+      smdsl graph pipeline.py --format dot | dot -Tpng > pipeline.png
+    """
+    from smdsl.graph.render import render
+
+    click.echo(render(_graph(file, env_name), fmt), nl=False)
+
+
+@main.command()
+@pipeline_file
+@env_option(required=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the definition to this file instead of standard output.")
+def definition(file: Path, env_name: str, output: Path | None) -> None:
+    """Print the compiled SageMaker pipeline definition (JSON).
+
+    Compiles offline: no AWS call, no network, no credentials needed. The same pipeline and
+    environment always give the same bytes.
+
+    \b
+    Example:
+      smdsl definition examples/quickstart/pipeline.py --env dev -o definition.json
+    """
+    from smdsl.compile.builder import compile_pipeline
+
+    graph = _graph(file, env_name)
+    compiled = compile_pipeline(graph, _env_where(graph))
+    if output is None:
+        click.echo(compiled.definition, nl=False)
+    else:
+        output.write_text(compiled.definition)
+        click.echo(f"wrote {display_path(output)} ({len(compiled.definition):,} characters)",
+                   err=True)
+
+
+@main.command()
+@pipeline_file
+@env_option(required=True)
+@click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+def deploy(file: Path, env_name: str, dry_run: bool, yes: bool) -> None:
+    """Validate, compile, upload missing code and create or update the pipeline.
+
+    Code is uploaded to content-addressed keys under s3://BUCKET/PREFIX/code/, each distinct
+    bundle once and only when it is not there yet. An unchanged pipeline makes no write call.
+    Honours AWS_ENDPOINT_URL and the usual AWS credential settings.
+
+    \b
+    Example:
+      smdsl deploy examples/quickstart/pipeline.py --env dev --dry-run
+      smdsl deploy pipeline.py --env prod --yes
+    """
+    from smdsl.compile.builder import compile_pipeline
+    from smdsl.deploy.aws import AwsClients, apply_plan, make_plan, missing_code, read_deployed
+    from smdsl.deploy.report import describe_plan
+
+    graph = _graph(file, env_name)
+    compiled = compile_pipeline(graph, _env_where(graph))
+    aws = AwsClients(compiled.region, retries=1 if dry_run else 3,
+                     connect_timeout=3 if dry_run else 10)
+    try:
+        deployed = read_deployed(aws, compiled.name)
+        uploads = missing_code(aws, compiled.bucket, compiled.code)
+        state_unknown = None
+    except SmdslError as exc:
+        if not dry_run:
+            exc.exit_code = EXIT_AWS
+            raise
+        deployed, uploads, state_unknown = None, list(compiled.code), str(exc)
+    plan = make_plan(compiled, deployed, uploads)
+    plan.state_unknown = state_unknown
+    click.echo(describe_plan(plan, dry_run))
+    if dry_run or not plan.has_writes:
+        return
+    if not yes:
+        if not sys.stdin.isatty():
+            raise SmdslError("not deploying without confirmation: pass --yes")
+        click.confirm("Deploy?", abort=True)
+    try:
+        apply_plan(aws, plan)
+    except SmdslError as exc:
+        exc.exit_code = EXIT_AWS
+        raise
+    verb = {"create": "created", "update": "updated", "tag": "retagged", "none": "checked"}
+    click.secho(f"{verb[plan.action]} pipeline {compiled.name} in {compiled.region}", fg="green")
+
+
+def _env_where(graph: PipelineGraph) -> str:
+    env: Env = graph.env
+    return find_env_file(graph.module.path).describe(env.name)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""The deploy layer: compare with what is deployed, upload missing code, create or update."""

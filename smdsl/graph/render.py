@@ -1,0 +1,71 @@
+"""Show a pipeline graph as text, Mermaid or Graphviz dot."""
+
+from __future__ import annotations
+
+from smdsl.declare.params import Parameter
+from smdsl.graph.build import PipelineGraph, StepNode
+
+FORMATS = ("text", "mermaid", "dot")
+
+
+def render(graph: PipelineGraph, fmt: str) -> str:
+    """The graph in format ``fmt`` (one of :data:`FORMATS`)."""
+    return {"text": _text, "mermaid": _mermaid, "dot": _dot}[fmt](graph)
+
+
+def _summary(node: StepNode) -> str:
+    options = node.options
+    instance = options.instance_type
+    if isinstance(instance, Parameter):
+        instance = f"{{{instance.name}}}"
+    image = f"{options.framework} {options.framework_version}" if options.framework else "image"
+    count = f" x{options.instance_count}" if options.instance_count != 1 else ""
+    return f"{node.kind}, {image}, {instance}{count}"
+
+
+def _edges(graph: PipelineGraph) -> list[tuple[str, str, str]]:
+    edges = []
+    for name in graph.order:
+        for upstream in graph.upstream(name):
+            via = ", ".join(sorted(graph.dag.edges[upstream, name]["via"]))
+            edges.append((upstream, name, via))
+    return edges
+
+
+def _text(graph: PipelineGraph) -> str:
+    steps = len(graph.order)
+    lines = [f"{graph.pipeline_name}: {steps} step{'s' if steps != 1 else ''}"]
+    if graph.parameters:
+        params = ", ".join(f"{p.name}={p.default!r}" for p in graph.parameters)
+        lines.append(f"parameters: {params}")
+    width = max((len(n) for n in graph.order), default=0)
+    for name in graph.order:
+        node = graph.nodes[name]
+        after = graph.upstream(name)
+        arrow = f"  <- {', '.join(after)}" if after else ""
+        lines.append(f"  {name.ljust(width)}  {_summary(node)}{arrow}")
+    return "\n".join(lines) + "\n"
+
+
+def _mermaid(graph: PipelineGraph) -> str:
+    ids = {name: f"s{i}" for i, name in enumerate(graph.order)}
+    lines = ["flowchart TD"]
+    for name in graph.order:
+        node = graph.nodes[name]
+        lines.append(f'    {ids[name]}["{name}<br/><small>{_summary(node)}</small>"]')
+    for upstream, downstream, via in _edges(graph):
+        arrow = "-.->" if via == "depends_on" else "-->"
+        lines.append(f"    {ids[upstream]} {arrow} {ids[downstream]}")
+    return "\n".join(lines) + "\n"
+
+
+def _dot(graph: PipelineGraph) -> str:
+    lines = [f'digraph "{graph.pipeline_name}" {{', "    rankdir=LR;", "    node [shape=box];"]
+    for name in graph.order:
+        label = f"{name}\\n{_summary(graph.nodes[name])}"
+        lines.append(f'    "{name}" [label="{label}"];')
+    for upstream, downstream, via in _edges(graph):
+        style = ' [style=dashed]' if via == "depends_on" else ""
+        lines.append(f'    "{upstream}" -> "{downstream}"{style};')
+    lines.append("}")
+    return "\n".join(lines) + "\n"
