@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from smdsl.declare.env import Env, find_env_file, load_env
+from smdsl.declare.env import find_env_file, load_env
 from smdsl.errors import SmdslError, display_path
 from smdsl.graph.build import PipelineGraph, build_graph
 from smdsl.graph.loader import load_pipeline
@@ -147,7 +147,7 @@ def definition(file: Path, env_name: str, output: Path | None) -> None:
     from smdsl.compile.builder import compile_pipeline
 
     graph = _graph(file, env_name)
-    compiled = compile_pipeline(graph, _env_where(graph))
+    compiled = compile_pipeline(graph)
     if output is None:
         click.echo(compiled.definition, nl=False)
     else:
@@ -178,7 +178,7 @@ def deploy(file: Path, env_name: str, dry_run: bool, yes: bool) -> None:
     from smdsl.deploy.report import describe_plan
 
     graph = _graph(file, env_name)
-    compiled = compile_pipeline(graph, _env_where(graph))
+    compiled = compile_pipeline(graph)
     aws = AwsClients(compiled.region, retries=1 if dry_run else 3,
                      connect_timeout=3 if dry_run else 10)
     try:
@@ -206,11 +206,6 @@ def deploy(file: Path, env_name: str, dry_run: bool, yes: bool) -> None:
         raise
     verb = {"create": "created", "update": "updated", "tag": "retagged", "none": "checked"}
     click.secho(f"{verb[plan.action]} pipeline {compiled.name} in {compiled.region}", fg="green")
-
-
-def _env_where(graph: PipelineGraph) -> str:
-    env: Env = graph.env
-    return find_env_file(graph.module.path).describe(env.name)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,8 +16,9 @@ Approach: three authorities, each used only for what it knows.
    expression where a structure, list or map is required is reported. ``ParamValidator`` then checks
    types, required and unknown fields, and a walk over the shape checks what it does not: enums,
    patterns, maximum lengths and numeric maxima, and booleans given for numbers. botocore patterns
-   are Java regexes; those Python's ``re`` cannot compile are skipped and listed in
-   ``SKIPPED_PATTERNS``.
+   are Java regexes; those Python's ``re`` cannot compile (9 of 257 in botocore 1.44.8, using
+   ``\\p{...}`` or UTF-16 ranges) are skipped, listed in ``SKIPPED_PATTERNS`` and counted by
+   ``pattern_coverage()``.
 2. The envelope (Version, Metadata, Parameters, step Name/Type/DependsOn/RetryPolicies/...) and the
    Condition and Fail steps, which no API shape covers, are checked with AWS's published JSON schema
    (``load_schema()``), one parameter and one step at a time so that each error names its place.
@@ -37,13 +38,17 @@ Approach: three authorities, each used only for what it knows.
      combinators itself and checks each leaf condition with the schema;
    * ``In`` conditions are described as ``{Value, In}`` while the SDK emits ``{QueryValue,
      Values}``: checked against a replacement schema built from the schema's operand types;
-   * condition branches reject Model (and, in some schema versions, Fail) steps: every branch step
-     is hoisted and checked as a step of its own;
+   * condition branches reject Model steps (and Fail steps whose ErrorMessage is a ``Std:Join``):
+     every branch step is hoisted and checked as a step of its own;
    * the EndpointConfig step's ``Type`` enum says ``Endpoint`` and newer step types are missing:
      those steps get a generic envelope check (Name, DependsOn, RetryPolicies, ... ) instead;
    * ``S3DataDistributionType`` in training inputs and ``ContainerEntrypoint`` /
      ``ContainerArguments`` are rejected, but they live in job steps' ``Arguments``, which only the
      API shapes judge.
+
+   One tightening: a Fail step's ``Arguments`` may hold only ``ErrorMessage`` (the schema forgot
+   ``additionalProperties: false`` there, so a typo such as ``ErrorMesage`` would pass). Step and
+   parameter names are checked by the schema's pattern (1 to 64 letters, digits, ``-``, ``_``).
 
 3. What neither covers, checked directly: step and parameter names unique, ``DependsOn`` names
    exist, every ``Get`` refers to a declared parameter, an existing step (and, for job steps, a
@@ -61,22 +66,25 @@ import copy
 import json
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
-import botocore.session  # type: ignore[import-untyped]
+import botocore.session
 import jsonschema  # type: ignore[import-untyped]
-from botocore.validate import ParamValidator, ValidationErrors  # type: ignore[import-untyped]
+from botocore.validate import ParamValidator, ValidationErrors
 
 JsonObject = dict[str, Any]
 Shape = Any  # botocore.model.Shape: botocore ships no type information
 
 SCHEMA_PATH: Path = (
-    Path(__file__).resolve().parents[1].parent / "shared" / "schemas" / "pipeline-definition.schema.json"
+    Path(__file__).resolve().parents[1].parent
+    / "shared"
+    / "schemas"
+    / "pipeline-definition.schema.json"
 )
 SHARED_DIR_ENV = "SMDSL_SHARED_DIR"
 
@@ -178,7 +186,7 @@ KNOWN_SCHEMA_GAPS = SchemaGaps(
         {"EMRServerless", "InferenceComponent", "Lineage", "Job", "Cleanup", "ForEach"}
     ),
     step_types_misdescribed=frozenset({"Endpoint", "EndpointConfig"}),
-    branch_step_types_rejected=frozenset({"Model", "Fail"}),
+    branch_step_types_rejected=frozenset({"Model"}),
     functions_rejected=frozenset({"Std:JsonGet", "Std:Join"}),
     condition_types_missing=frozenset({"Not"}),
     condition_schemas={
@@ -202,8 +210,6 @@ KNOWN_SCHEMA_GAPS = SchemaGaps(
 
 # Not gaps but the division of labour: the API shapes judge these steps' Arguments.
 _ARGUMENTS_COVERED_BY_API: JsonObject = {"type": "object"}
-# A Fail step's Arguments hold only ErrorMessage; the schema forgot additionalProperties there.
-_FAIL_ARGUMENTS_CLOSED = True
 _GENERIC_STEP = "OracleGenericStep"
 _CONDITION_OPERAND = "ConditionOperand"  # what the schema allows as a Binary condition operand
 _GENERIC_STEP_SCHEMA: JsonObject = {
@@ -220,7 +226,6 @@ _GENERIC_STEP_SCHEMA: JsonObject = {
     },
     "required": ["Name", "Type"],
 }
-_STEP_NAME = re.compile(r"^[A-Za-z0-9\-_]{1,64}$")
 _PROPERTY_TOKEN = re.compile(r"\.([A-Za-z0-9_]+)|\[(\d+)\]|\['([^']*)'\]|\[\"([^\"]*)\"\]")
 _ENUM_SHOWN = 5
 
@@ -248,7 +253,7 @@ def load_schema() -> JsonObject:
             f"pipeline definition schema not found at {path}: clone the shared folder beside the "
             f"repository or set {SHARED_DIR_ENV} to a folder holding schemas/{SCHEMA_PATH.name}"
         )
-    return _read_schema(path)
+    return copy.deepcopy(_read_schema(path))
 
 
 @lru_cache(maxsize=4)
@@ -262,11 +267,11 @@ def _oracle_schema(path: Path) -> JsonObject:
     """The published schema with the division-of-labour patches and the generic step added."""
     schema = copy.deepcopy(_read_schema(path))
     definitions: JsonObject = schema["definitions"]
-    for name, step_schema in definitions.items():
+    for step_schema in definitions.values():
         if _type_enum(step_schema) & set(JOB_STEPS):
             step_schema["properties"]["Arguments"] = _ARGUMENTS_COVERED_BY_API
-    if _FAIL_ARGUMENTS_CLOSED:
-        definitions["FailStep"]["properties"]["Arguments"]["additionalProperties"] = False
+    # Tightening: a Fail step's Arguments hold only ErrorMessage (the schema leaves them open).
+    definitions["FailStep"]["properties"]["Arguments"]["additionalProperties"] = False
     definitions[_GENERIC_STEP] = _GENERIC_STEP_SCHEMA
     definitions[_CONDITION_OPERAND] = definitions["BinaryCondition"]["properties"]["LeftValue"]
     return schema
@@ -363,13 +368,14 @@ def _step_label(index: int, step: JsonObject) -> str:
 
 def _check_envelope(definition: JsonObject, steps: list[tuple[str, JsonObject]]) -> list[str]:
     path = schema_path()
-    load_schema()
+    load_schema()  # raises FileNotFoundError with a clear message when the schema is missing
     envelope = copy.deepcopy(definition)
     problems = _pop_gap_fields(envelope, KNOWN_SCHEMA_GAPS.top_level_fields, "definition")
     for member in ("Parameters", "Steps"):
         if isinstance(envelope.get(member), list):
             envelope[member] = []  # checked one by one below
-    problems += _schema_errors(_validator(path, None), envelope, "definition")
+    gap_fields = KNOWN_SCHEMA_GAPS.top_level_fields
+    problems += _schema_errors(_validator(path, None), envelope, "definition", gap_fields)
     for label, parameter in _parameters(definition):
         problems += _check_parameter(path, label, parameter)
     for label, step in steps:
@@ -381,7 +387,10 @@ def _parameters(definition: JsonObject) -> Iterator[tuple[str, Any]]:
     parameters = definition.get("Parameters")
     for index, parameter in enumerate(parameters if isinstance(parameters, list) else []):
         name = parameter.get("Name") if isinstance(parameter, dict) else None
-        yield (f"Parameters[{name}]" if isinstance(name, str) else f"Parameters[#{index}]"), parameter
+        yield (
+            (f"Parameters[{name}]" if isinstance(name, str) else f"Parameters[#{index}]"),
+            parameter,
+        )
 
 
 def _parameter_names(definition: JsonObject) -> Iterator[str]:
@@ -402,19 +411,24 @@ def _check_step_envelope(path: Path, label: str, step: JsonObject) -> list[str]:
     gaps = KNOWN_SCHEMA_GAPS
     step_type = step.get("Type")
     shadow = copy.deepcopy(step)
-    step_fields = {key: schema for (kind, key), schema in gaps.step_fields.items() if kind == step_type}
+    step_fields = {
+        key: schema for (kind, key), schema in gaps.step_fields.items() if kind == step_type
+    }
     problems = _pop_gap_fields(shadow, step_fields, label)
     problems += _check_retry_policies(path, shadow, label)
     if step_type == "Condition":
         problems += _check_condition_step(path, shadow, label)
     if step_type == "Fail":
         shadow["Arguments"] = _stand_in_functions(shadow.get("Arguments"))
-    definition = _definition_by_step_type(path).get(str(step_type))
+    known_elsewhere = gaps.step_types_missing | gaps.step_types_misdescribed
+    definition = (
+        _definition_by_step_type(path).get(step_type) if isinstance(step_type, str) else None
+    )
     if definition is None:
-        if step_type not in gaps.step_types_missing | gaps.step_types_misdescribed:
+        if isinstance(step_type, str) and step_type not in known_elsewhere:
             problems.append(f"{label}.Type: unknown step type {step_type!r}")
-        definition = _GENERIC_STEP
-    return problems + _schema_errors(_validator(path, definition), shadow, label)
+        definition = _GENERIC_STEP  # reports a Type that is missing or not a string
+    return problems + _schema_errors(_validator(path, definition), shadow, label, step_fields)
 
 
 def _pop_gap_fields(target: JsonObject, fields: Mapping[str, JsonObject], label: str) -> list[str]:
@@ -438,7 +452,11 @@ def _check_retry_policies(path: Path, shadow: JsonObject, label: str) -> list[st
     problems: list[str] = []
     for index, policy in enumerate(policies):
         kinds = policy.get("ExceptionType") if isinstance(policy, dict) else None
-        singles = [{**policy, "ExceptionType": k} for k in kinds] if isinstance(kinds, list) and kinds else [policy]
+        singles = (
+            [{**policy, "ExceptionType": k} for k in kinds]
+            if isinstance(kinds, list) and kinds
+            else [policy]
+        )
         for single in singles:
             problems += _schema_errors(validator, single, f"{label}.{member}[{index}]")
     return problems
@@ -463,17 +481,24 @@ def _check_condition_step(path: Path, shadow: JsonObject, label: str) -> list[st
 def _check_condition(path: Path, condition: Any, where: str) -> list[str]:
     """One condition; "Not" and "Or" are walked here, since the schema lacks or limits them."""
     kind = condition.get("Type") if isinstance(condition, dict) else None
+    kind = kind if isinstance(kind, str) else None
     combinators = {"Not": ("Condition", dict), "Or": ("Conditions", list)}
     if kind in combinators:
         member, container = combinators[kind]
         operand = condition.get(member)
         if set(condition) != {"Type", member} or not isinstance(operand, container):
-            return [f"{where}: a {kind} condition has exactly Type and {member} ({container.__name__})"]
+            return [
+                f"{where}: a {kind} condition has exactly Type and {member} ({container.__name__})"
+            ]
         if isinstance(operand, dict):
             return _check_condition(path, operand, f"{where}.{member}")
-        return [p for i, c in enumerate(operand) for p in _check_condition(path, c, f"{where}.{member}[{i}]")]
+        return [
+            p
+            for i, c in enumerate(operand)
+            for p in _check_condition(path, c, f"{where}.{member}[{i}]")
+        ]
     schemas = _condition_schemas(path)
-    if kind not in schemas:
+    if kind is None or kind not in schemas:
         known = sorted([*schemas, *combinators])
         return [f"{_join(where, 'Type')}: {kind!r} is not one of {_short_list(known, len(known))}"]
     return _schema_errors(schemas[kind], _stand_in_functions(condition), where)
@@ -503,17 +528,21 @@ def _stand_in_functions(value: Any) -> Any:
     return value
 
 
-def _schema_errors(validator: Any, instance: Any, label: str) -> list[str]:
+def _schema_errors(
+    validator: Any, instance: Any, label: str, also_allowed: Iterable[str] = ()
+) -> list[str]:
+    """Problems from a jsonschema validator; also_allowed: top members popped as schema gaps."""
     problems: list[str] = []
     for error in validator.iter_errors(instance):
-        problems += _describe_schema_error(jsonschema.exceptions.best_match([error]), label)
+        best = jsonschema.exceptions.best_match([error])
+        problems += _describe_schema_error(best, label, () if best.absolute_path else also_allowed)
     return problems
 
 
-def _describe_schema_error(error: Any, label: str) -> list[str]:
+def _describe_schema_error(error: Any, label: str, also_allowed: Iterable[str]) -> list[str]:
     where = _join(label, _json_path(error.absolute_path)) or "definition"
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = sorted(error.schema.get("properties", {}))
+        allowed = sorted({*error.schema.get("properties", {}), *also_allowed})
         return [
             f"{_join(where, key)}: unknown field (allowed: {_short_list(allowed, 12)})"
             for key in _unexpected_keys(error.instance, error.schema)
@@ -552,7 +581,7 @@ def _service_model() -> Any:
 
 def _check_job_arguments(label: str, step: JsonObject) -> list[str]:
     step_type = step.get("Type")
-    if step_type not in JOB_STEPS or "Arguments" not in step:
+    if not isinstance(step_type, str) or step_type not in JOB_STEPS or "Arguments" not in step:
         return []  # a missing Arguments is reported by the schema check
     operation, filled_in, _ = JOB_STEPS[step_type]
     prefix = f"{label}.Arguments"
@@ -562,6 +591,8 @@ def _check_job_arguments(label: str, step: JsonObject) -> list[str]:
     shape = _service_model().operation_model(operation).input_shape
     walk = _ShapeWalk(prefix)
     request = walk.resolve(arguments, shape, "")
+    if not isinstance(request, dict):  # the whole request was an expression: reported
+        return walk.problems
     if filled_in is not None and filled_in not in request:
         request[filled_in] = walk.placeholder(shape.members[filled_in], f".{filled_in}")
     report = ParamValidator().validate(request, shape)
@@ -588,7 +619,9 @@ class _ShapeWalk:
             }
         if kind == "list" and isinstance(value, list):
             self._check_max(len(value), shape, path, "items")
-            return [self.resolve(item, shape.member, f"{path}[{i}]") for i, item in enumerate(value)]
+            return [
+                self.resolve(item, shape.member, f"{path}[{i}]") for i, item in enumerate(value)
+            ]
         if kind == "map" and isinstance(value, dict):
             return self._resolve_map(value, shape, path)
         self._check_scalar(value, shape, path)
@@ -598,7 +631,9 @@ class _ShapeWalk:
         self._check_max(len(value), shape, path, "entries")
         for key in value:
             self._check_scalar(key, shape.key, f"{path} (key {key!r})")
-        return {key: self.resolve(item, shape.value, f"{path}.{key}") for key, item in value.items()}
+        return {
+            key: self.resolve(item, shape.value, f"{path}.{key}") for key, item in value.items()
+        }
 
     def placeholder(self, shape: Shape, path: str) -> Any:
         """A value of the type the shape wants, satisfying its enum and minimum."""
@@ -610,13 +645,15 @@ class _ShapeWalk:
             return int(minimum) if minimum is not None else 1
         if kind in ("float", "double"):
             return float(minimum) if minimum is not None else 1.0
-        simple = {"boolean": True, "timestamp": datetime(2020, 1, 1, tzinfo=timezone.utc), "blob": b"x"}
+        simple = {
+            "boolean": True,
+            "timestamp": datetime(2020, 1, 1, tzinfo=timezone.utc),
+            "blob": b"x",
+        }
         if kind in simple:
             return simple[kind]
         self.masked.add(path)
-        self.problems.append(
-            f"{self.prefix}{path}: a pipeline expression cannot stand in for a {kind} ({shape.name})"
-        )
+        self._report(path, f"a pipeline expression cannot stand in for a {kind} ({shape.name})")
         return None
 
     def _check_scalar(self, value: Any, shape: Shape, path: str) -> None:
@@ -656,7 +693,7 @@ def pattern_coverage() -> tuple[int, list[str]]:
     return len(patterns), skipped
 
 
-@lru_cache(maxsize=None)
+@cache
 def _compiled(pattern: str | None) -> re.Pattern[str] | None:
     if pattern is None:
         return None
@@ -681,7 +718,8 @@ def _param_error(reason: str, name: str, details: JsonObject, prefix: str, opera
         return f"{where}.{details['required_name']}: required by {operation} but missing"
     if reason == "unknown field":
         allowed = _short_list(details["valid_names"], 12)
-        return f"{where}.{details['unknown_param']}: unknown field for {operation} (allowed: {allowed})"
+        field = details["unknown_param"]
+        return f"{where}.{field}: unknown field for {operation} (allowed: {allowed})"
     if reason == "invalid type":
         expected = " or ".join(re.sub(r"<class '(\w+)'>", r"\1", t) for t in details["valid_types"])
         value = details["param"]
@@ -700,7 +738,7 @@ def _param_error(reason: str, name: str, details: JsonObject, prefix: str, opera
 def _check_names(definition: JsonObject, steps: list[tuple[str, JsonObject]]) -> list[str]:
     problems = _duplicates([label for label, _ in steps], "step")
     problems += _duplicates([label for label, _ in _parameters(definition)], "parameter")
-    names = {step.get("Name") for _, step in steps}
+    names = {step["Name"] for _, step in steps if isinstance(step.get("Name"), str)}
     for label, step in steps:
         depends_on = step.get("DependsOn")
         for index, name in enumerate(depends_on if isinstance(depends_on, list) else []):
@@ -730,7 +768,9 @@ class _Scope:
 
     def property_files(self, step_name: str) -> set[str]:
         files = self.steps.get(step_name, {}).get("PropertyFiles")
-        return {f.get("PropertyFileName") for f in files if isinstance(f, dict)} if isinstance(files, list) else set()
+        if not isinstance(files, list):
+            return set()
+        return {str(f.get("PropertyFileName")) for f in files if isinstance(f, dict)}
 
 
 def _check_references(definition: JsonObject, steps: list[tuple[str, JsonObject]]) -> list[str]:
@@ -777,7 +817,8 @@ def _check_expression(where: str, expression: JsonObject, scope: _Scope) -> list
         return _check_join(where, operand)
     if function == "Std:JsonGet":
         return _check_json_get(where, operand, scope)
-    return [f"{where}: unknown pipeline function {function!r} (known: Get, {', '.join(sorted(PIPELINE_FUNCTIONS))})"]
+    known = ", ".join(["Get", *sorted(PIPELINE_FUNCTIONS)])
+    return [f"{where}: unknown pipeline function {function!r} (known: {known})"]
 
 
 def _check_get(where: str, reference: Any, scope: _Scope) -> list[str]:
@@ -785,16 +826,26 @@ def _check_get(where: str, reference: Any, scope: _Scope) -> list[str]:
         return [f"{where}: Get needs a string, got {reference!r:.80}"]
     root, _, rest = reference.partition(".")
     if root == "Parameters":
-        return [] if rest in scope.parameters else [f"{where}: Get {reference!r}: no parameter named {rest!r}"]
+        return (
+            []
+            if rest in scope.parameters
+            else [f"{where}: Get {reference!r}: no parameter named {rest!r}"]
+        )
     if root == "Steps":
         return _check_step_reference(where, reference, rest, scope)
     known = {"Execution": EXECUTION_VARIABLES, "PipelineExperimentConfig": EXPERIMENT_CONFIG_NAMES}
     if root in known:
         valid = known[root]
-        return [] if rest in valid else [f"{where}: Get {reference!r}: not one of {_short_list(sorted(valid))}"]
+        return (
+            []
+            if rest in valid
+            else [f"{where}: Get {reference!r}: not one of {_short_list(sorted(valid))}"]
+        )
     if root in UNCHECKED_GET_ROOTS:
         return []
-    return [f"{where}: Get {reference!r}: unknown root {root!r} (Parameters, Steps, Execution, ...)"]
+    return [
+        f"{where}: Get {reference!r}: unknown root {root!r} (Parameters, Steps, Execution, ...)"
+    ]
 
 
 def _check_step_reference(where: str, reference: str, rest: str, scope: _Scope) -> list[str]:
@@ -806,10 +857,11 @@ def _check_step_reference(where: str, reference: str, rest: str, scope: _Scope) 
     if path.startswith(".PropertyFiles."):
         file_name = path[len(".PropertyFiles.") :]
         if file_name not in scope.property_files(step_name):
-            return [f"{where}: Get {reference!r}: step {step_name!r} declares no property file {file_name!r}"]
+            declared = f"step {step_name!r} declares no property file {file_name!r}"
+            return [f"{where}: Get {reference!r}: {declared}"]
         return []
     step_type = scope.steps[step_name].get("Type")
-    if step_type not in JOB_STEPS or not path:
+    if not isinstance(step_type, str) or step_type not in JOB_STEPS or not path:
         return []
     error = _property_path_error(path, JOB_STEPS[step_type][2])
     return [f"{where}: Get {reference!r}: {error}"] if error else []
@@ -857,8 +909,13 @@ def _check_join(where: str, operand: Any) -> list[str]:
 
 def _check_json_get(where: str, operand: Any, scope: _Scope) -> list[str]:
     sources = {"PropertyFile", "S3Uri"} & set(operand) if isinstance(operand, dict) else set()
-    if not isinstance(operand, dict) or len(sources) != 1 or not isinstance(operand.get("Path"), str):
-        return [f"{where}: Std:JsonGet needs 'Path' and one of 'PropertyFile' / 'S3Uri', got {operand!r:.80}"]
+    if (
+        not isinstance(operand, dict)
+        or len(sources) != 1
+        or not isinstance(operand.get("Path"), str)
+    ):
+        needs = "'Path' and one of 'PropertyFile' / 'S3Uri'"
+        return [f"{where}: Std:JsonGet needs {needs}, got {operand!r:.80}"]
     extra = set(operand) - {"Path", "PropertyFile", "S3Uri"}
     if extra:
         return [f"{where}: Std:JsonGet: unknown field(s) {sorted(extra)}"]
@@ -875,11 +932,15 @@ def _check_property_file_outputs(label: str, step: JsonObject) -> list[str]:
         return []
     config = arguments.get("ProcessingOutputConfig")
     outputs = config.get("Outputs") if isinstance(config, dict) else None
-    names = {o.get("OutputName") for o in outputs if isinstance(o, dict)} if isinstance(outputs, list) else set()
+    names = (
+        {str(o.get("OutputName")) for o in outputs if isinstance(o, dict)}
+        if isinstance(outputs, list)
+        else set()
+    )
     return [
-        f"{label}.PropertyFiles[{index}].OutputName: {f.get('OutputName')!r} is not an output of the step"
+        f"{label}.PropertyFiles[{index}].OutputName: {f.get('OutputName')!r} is not a step output"
         for index, f in enumerate(files)
-        if isinstance(f, dict) and f.get("OutputName") not in names
+        if isinstance(f, dict) and str(f.get("OutputName")) not in names
     ]
 
 

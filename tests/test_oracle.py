@@ -15,7 +15,6 @@ from typing import Any
 
 import jsonschema  # type: ignore[import-untyped]
 import pytest
-
 from oracle import (
     KNOWN_SCHEMA_GAPS,
     SCHEMA_PATH,
@@ -46,11 +45,12 @@ class NetworkUse:
         self.sockets: list[str] = []
         self.telemetry = 0
 
-    def refuse_request(self, endpoint: Any, operation: Any, request: Any) -> Any:
+    # Installed on classes as bound methods of this object: they get no `self` of the patched class.
+    def refuse_request(self, operation: Any, request: Any) -> Any:
         self.botocore.append(str(getattr(operation, "name", operation)))
         raise RuntimeError(f"test tried an AWS call: {self.botocore[-1]}")
 
-    def refuse_socket(self, sock: Any, address: Any, *args: Any) -> Any:
+    def refuse_socket(self, address: Any, *args: Any) -> Any:
         self.sockets.append(repr(address))
         raise OSError(f"test tried to open a connection to {address!r}")
 
@@ -74,8 +74,8 @@ def _offline(mp: pytest.MonkeyPatch, config_file: Path) -> NetworkUse:
     }
     for name, value in env.items():
         mp.setenv(name, value)
-    import botocore.endpoint  # type: ignore[import-untyped]
-    from sagemaker.core.telemetry import telemetry_logging  # type: ignore[import-untyped]
+    import botocore.endpoint
+    from sagemaker.core.telemetry import telemetry_logging
 
     use = NetworkUse()
     mp.setattr(botocore.endpoint.Endpoint, "make_request", use.refuse_request)
@@ -87,53 +87,53 @@ def _offline(mp: pytest.MonkeyPatch, config_file: Path) -> NetworkUse:
 
 def _build_sdk_definition() -> Definition:
     """Processing -> training -> condition (else fail), the way a user writes it in SDK v3."""
-    from sagemaker.core import image_uris  # type: ignore[import-untyped]
-    from sagemaker.core.processing import ScriptProcessor  # type: ignore[import-untyped]
-    from sagemaker.core.shapes import (  # type: ignore[import-untyped]
+    from sagemaker.core import image_uris
+    from sagemaker.core.processing import ScriptProcessor
+    from sagemaker.core.shapes import (
         ProcessingInput,
         ProcessingOutput,
         ProcessingS3Input,
         ProcessingS3Output,
     )
-    from sagemaker.core.workflow.conditions import (  # type: ignore[import-untyped]
+    from sagemaker.core.workflow.conditions import (
         ConditionEquals,
         ConditionGreaterThanOrEqualTo,
         ConditionIn,
         ConditionNot,
         ConditionOr,
     )
-    from sagemaker.core.workflow.execution_variables import (  # type: ignore[import-untyped]
+    from sagemaker.core.workflow.execution_variables import (
         ExecutionVariables,
     )
-    from sagemaker.core.workflow.functions import Join, JsonGet  # type: ignore[import-untyped]
-    from sagemaker.core.workflow.parameters import (  # type: ignore[import-untyped]
+    from sagemaker.core.workflow.functions import Join, JsonGet
+    from sagemaker.core.workflow.parameters import (
         ParameterBoolean,
         ParameterFloat,
         ParameterInteger,
         ParameterString,
     )
-    from sagemaker.core.workflow.pipeline_context import (  # type: ignore[import-untyped]
+    from sagemaker.core.workflow.pipeline_context import (
         PipelineSession,
     )
-    from sagemaker.core.workflow.properties import PropertyFile  # type: ignore[import-untyped]
-    from sagemaker.mlops.workflow.condition_step import (  # type: ignore[import-untyped]
+    from sagemaker.core.workflow.properties import PropertyFile
+    from sagemaker.mlops.workflow.condition_step import (
         ConditionStep,
     )
-    from sagemaker.mlops.workflow.fail_step import FailStep  # type: ignore[import-untyped]
-    from sagemaker.mlops.workflow.pipeline import Pipeline  # type: ignore[import-untyped]
-    from sagemaker.mlops.workflow.retry import (  # type: ignore[import-untyped]
+    from sagemaker.mlops.workflow.fail_step import FailStep
+    from sagemaker.mlops.workflow.pipeline import Pipeline
+    from sagemaker.mlops.workflow.retry import (
         SageMakerJobExceptionTypeEnum,
         SageMakerJobStepRetryPolicy,
         StepExceptionTypeEnum,
         StepRetryPolicy,
     )
-    from sagemaker.mlops.workflow.steps import (  # type: ignore[import-untyped]
+    from sagemaker.mlops.workflow.steps import (
         CacheConfig,
         ProcessingStep,
         TrainingStep,
     )
-    from sagemaker.train import ModelTrainer  # type: ignore[import-untyped]
-    from sagemaker.train.configs import (  # type: ignore[import-untyped]
+    from sagemaker.train import ModelTrainer
+    from sagemaker.train.configs import (
         Compute,
         InputData,
         OutputDataConfig,
@@ -144,14 +144,23 @@ def _build_sdk_definition() -> Definition:
     instance_count = ParameterInteger(name="ProcessingInstanceCount", default_value=1)
     min_accuracy = ParameterFloat(name="MinAccuracy", default_value=0.7)
     strict = ParameterBoolean(name="Strict", default_value=False)
-    image = image_uris.retrieve("sklearn", REGION, "1.2-1", py_version="py3", instance_type="ml.m5.xlarge")
+    image = image_uris.retrieve(
+        "sklearn", REGION, "1.2-1", py_version="py3", instance_type="ml.m5.xlarge"
+    )
 
     def output(name: str) -> Any:
         uri = Join(
             on="/",
-            values=[f"s3://{BUCKET}/smdsl", ExecutionVariables.PIPELINE_EXECUTION_ID, "preprocess", name],
+            values=[
+                f"s3://{BUCKET}/smdsl",
+                ExecutionVariables.PIPELINE_EXECUTION_ID,
+                "preprocess",
+                name,
+            ],
         )
-        s3 = ProcessingS3Output(s3_uri=uri, local_path=f"/opt/ml/processing/{name}", s3_upload_mode="EndOfJob")
+        s3 = ProcessingS3Output(
+            s3_uri=uri, local_path=f"/opt/ml/processing/{name}", s3_upload_mode="EndOfJob"
+        )
         return ProcessingOutput(output_name=name, s3_output=s3)
 
     processor = ScriptProcessor(
@@ -191,23 +200,31 @@ def _build_sdk_definition() -> Definition:
             "sagemaker_program": "train.py",
             "sagemaker_submit_directory": f"s3://{BUCKET}/code/sourcedir.tar.gz",
         },
-        output_data_config=OutputDataConfig(s3_output_path=f"s3://{BUCKET}/models", compression_type="GZIP"),
+        output_data_config=OutputDataConfig(
+            s3_output_path=f"s3://{BUCKET}/models", compression_type="GZIP"
+        ),
     )
     train_uri = preprocess.properties.ProcessingOutputConfig.Outputs["train"].S3Output.S3Uri
     train = TrainingStep(
         name="train",
-        step_args=trainer.train(input_data_config=[InputData(channel_name="train", data_source=train_uri)]),
+        step_args=trainer.train(
+            input_data_config=[InputData(channel_name="train", data_source=train_uri)]
+        ),
         retry_policies=[
             SageMakerJobStepRetryPolicy(
                 exception_types=[SageMakerJobExceptionTypeEnum.CAPACITY_ERROR], max_attempts=3
             ),
-            StepRetryPolicy(exception_types=[StepExceptionTypeEnum.THROTTLING], expire_after_mins=5),
+            StepRetryPolicy(
+                exception_types=[StepExceptionTypeEnum.THROTTLING], expire_after_mins=5
+            ),
         ],
     )
     accuracy = JsonGet(step_name=preprocess.name, property_file=metrics, json_path="accuracy")
     stop = FailStep(
         name="stop",
-        error_message=Join(on=" ", values=["accuracy too low in", ExecutionVariables.PIPELINE_EXECUTION_ID]),
+        error_message=Join(
+            on=" ", values=["accuracy too low in", ExecutionVariables.PIPELINE_EXECUTION_ID]
+        ),
     )
     check = ConditionStep(
         name="check",
@@ -247,6 +264,23 @@ def sdk_definition(tmp_path_factory: pytest.TempPathFactory) -> Definition:
     return definition
 
 
+def test_network_guard_refuses_and_records(tmp_path: Path) -> None:
+    """The guard used while building must itself work, or the no-network claim is empty."""
+    import botocore.session
+
+    config_file = tmp_path / "config.json"
+    config_file.write_text("{}", encoding="utf-8")
+    with pytest.MonkeyPatch.context() as mp:
+        use = _offline(mp, config_file)
+        client = botocore.session.get_session().create_client("s3", region_name=REGION)
+        with pytest.raises(RuntimeError, match="ListBuckets"):
+            client.list_buckets()
+        with pytest.raises(OSError, match=r"127\.0\.0\.1"):
+            socket.create_connection(("127.0.0.1", 9), timeout=1)
+    assert use.botocore == ["ListBuckets"]
+    assert len(use.sockets) == 1
+
+
 @pytest.fixture
 def definition(sdk_definition: Definition) -> Definition:
     """A private copy to mutate."""
@@ -259,7 +293,9 @@ def _step(definition: Definition, name: str) -> Definition:
             found: Definition = step
             return found
         for branch in ("IfSteps", "ElseSteps"):
-            for nested in step.get("Arguments", {}).get(branch, []) if step["Type"] == "Condition" else []:
+            for nested in (
+                step.get("Arguments", {}).get(branch, []) if step["Type"] == "Condition" else []
+            ):
                 if nested["Name"] == name:
                     inner: Definition = nested
                     return inner
@@ -286,7 +322,10 @@ def test_sdk_definition_exercises_the_known_schema_gaps(sdk_definition: Definiti
     assert "PropertyFiles" in _step(sdk_definition, "preprocess")
     assert isinstance(_step(sdk_definition, "train")["RetryPolicies"][0]["ExceptionType"], list)
     assert '"Std:JsonGet"' in text and '"Type": "Not"' in text
-    assert "ContainerEntrypoint" in _step(sdk_definition, "preprocess")["Arguments"]["AppSpecification"]
+    assert (
+        "ContainerEntrypoint"
+        in _step(sdk_definition, "preprocess")["Arguments"]["AppSpecification"]
+    )
     assert _step(sdk_definition, "stop")["Arguments"]["ErrorMessage"].keys() == {"Std:Join"}
     processing = _step(sdk_definition, "preprocess")["Arguments"]
     assert processing["ProcessingResources"]["ClusterConfig"]["InstanceType"] == {
@@ -301,7 +340,9 @@ def test_model_step_in_condition_branch_is_valid(definition: Definition) -> None
         "Arguments": {
             "ExecutionRoleArn": ROLE,
             "PrimaryContainer": {
-                "Image": _step(definition, "train")["Arguments"]["AlgorithmSpecification"]["TrainingImage"],
+                "Image": _step(definition, "train")["Arguments"]["AlgorithmSpecification"][
+                    "TrainingImage"
+                ],
                 "ModelDataUrl": {"Get": "Steps.train.ModelArtifacts.S3ModelArtifacts"},
             },
         },
@@ -346,7 +387,9 @@ def _delete(path: tuple[str | int, ...], step: str) -> Mutation:
 
 def _train_input(reference: str) -> Mutation:
     value = {"Get": reference}
-    return _set(("Arguments", "InputDataConfig", 0, "DataSource", "S3DataSource", "S3Uri"), value, "train")
+    return _set(
+        ("Arguments", "InputDataConfig", 0, "DataSource", "S3DataSource", "S3Uri"), value, "train"
+    )
 
 
 def _add_parameter(definition: Definition) -> None:
@@ -401,7 +444,11 @@ MUTATIONS: list[tuple[str, Mutation, str, str]] = [
     ),
     (
         "bad-instance-type-processing",
-        _set(("Arguments", "ProcessingResources", "ClusterConfig", "InstanceType"), "ml.m5.huge", "preprocess"),
+        _set(
+            ("Arguments", "ProcessingResources", "ClusterConfig", "InstanceType"),
+            "ml.m5.huge",
+            "preprocess",
+        ),
         f"{CLUSTER}.InstanceType",
         "'ml.m5.huge' is not one of",
     ),
@@ -425,11 +472,20 @@ MUTATIONS: list[tuple[str, Mutation, str, str]] = [
     ),
     (
         "expression-for-structure",
-        _set(("Arguments", "StoppingCondition"), {"Get": "Parameters.ProcessingInstanceCount"}, "train"),
+        _set(
+            ("Arguments", "StoppingCondition"),
+            {"Get": "Parameters.ProcessingInstanceCount"},
+            "train",
+        ),
         "Steps[train].Arguments.StoppingCondition",
         "structure",
     ),
-    ("get-missing-step", _train_input("Steps.missing.ModelArtifacts.S3ModelArtifacts"), TRAIN_INPUT, "no step"),
+    (
+        "get-missing-step",
+        _train_input("Steps.missing.ModelArtifacts.S3ModelArtifacts"),
+        TRAIN_INPUT,
+        "no step",
+    ),
     ("get-missing-parameter", _train_input("Parameters.DataUri"), TRAIN_INPUT, "no parameter"),
     (
         "get-missing-property",
@@ -437,11 +493,21 @@ MUTATIONS: list[tuple[str, Mutation, str, str]] = [
         TRAIN_INPUT,
         "Outputz",
     ),
-    ("get-unknown-execution-variable", _train_input("Execution.PipelineId"), TRAIN_INPUT, "not one of"),
+    (
+        "get-unknown-execution-variable",
+        _train_input("Execution.PipelineId"),
+        TRAIN_INPUT,
+        "not one of",
+    ),
     ("invalid-parameter-name", _add_parameter, "Parameters[bad name!].Name", "does not match"),
     ("too-long-step-name", _rename_fail_step, f"Steps[{'x' * 65}].Name", "does not match"),
     ("duplicate-step-name", _duplicate_step_name, "Steps[train]", "more than once"),
-    ("depends-on-missing-step", _set(("DependsOn",), ["ghost"], "check"), "Steps[check].DependsOn[0]", "ghost"),
+    (
+        "depends-on-missing-step",
+        _set(("DependsOn",), ["ghost"], "check"),
+        "Steps[check].DependsOn[0]",
+        "ghost",
+    ),
     (
         "condition-without-conditions",
         _delete(("Arguments", "Conditions"), "check"),
@@ -456,7 +522,11 @@ MUTATIONS: list[tuple[str, Mutation, str, str]] = [
     ),
     (
         "condition-inside-not-or",
-        _set(("Arguments", "Conditions", 1, "Condition", "Conditions", 0, "RightValue"), [True], "check"),
+        _set(
+            ("Arguments", "Conditions", 1, "Condition", "Conditions", 0, "RightValue"),
+            [True],
+            "check",
+        ),
         "Steps[check].Arguments.Conditions[1].Condition.Conditions[0].RightValue",
         "not valid",
     ),
@@ -489,7 +559,7 @@ MUTATIONS: list[tuple[str, Mutation, str, str]] = [
         "property-file-unknown-output",
         _set(("PropertyFiles", 0, "OutputName"), "report", "preprocess"),
         "Steps[preprocess].PropertyFiles[0].OutputName",
-        "not an output",
+        "not a step output",
     ),
     (
         "retry-unknown-exception",
@@ -497,7 +567,12 @@ MUTATIONS: list[tuple[str, Mutation, str, str]] = [
         "Steps[train].RetryPolicies[0].ExceptionType",
         "'Oops' is not one of",
     ),
-    ("unknown-step-type", _set(("Type",), "Sleep", "stop"), "Steps[stop].Type", "unknown step type"),
+    (
+        "unknown-step-type",
+        _set(("Type",), "Sleep", "stop"),
+        "Steps[stop].Type",
+        "unknown step type",
+    ),
     ("unknown-top-level-field", _unknown_top_level, "definition.Schedule", "unknown field"),
     ("wrong-version", lambda d: d.update(Version="2019-01-01"), "definition.Version", "2020-12-01"),
 ]
@@ -506,7 +581,9 @@ MUTATIONS: list[tuple[str, Mutation, str, str]] = [
 @pytest.mark.parametrize(
     ("mutate", "where", "word"), [m[1:] for m in MUTATIONS], ids=[m[0] for m in MUTATIONS]
 )
-def test_mutation_is_caught_at_its_place(definition: Definition, mutate: Mutation, where: str, word: str) -> None:
+def test_mutation_is_caught_at_its_place(
+    definition: Definition, mutate: Mutation, where: str, word: str
+) -> None:
     mutate(definition)
     problems = check_definition(definition)
     assert any(p.startswith(f"{where}:") and word in p for p in problems), problems
@@ -584,9 +661,21 @@ def test_schema_still_rejects_gap_step_fields_and_functions() -> None:
     assert _raw_errors("RetryPolicy", retry)
 
 
+def test_schema_still_rejects_gap_branch_steps() -> None:
+    for step_type in KNOWN_SCHEMA_GAPS.branch_step_types_rejected:
+        branch_step = {"Name": "b", "Type": step_type, "Arguments": {}}
+        arguments = {"Conditions": [], "IfSteps": [branch_step]}
+        condition = {"Name": "c", "Type": "Condition", "Arguments": arguments}
+        assert _raw_errors("ConditionStep", condition), step_type
+
+
 def test_schema_still_lacks_gap_step_and_condition_types() -> None:
     definitions = load_schema()["definitions"]
-    described = {t for d in definitions.values() for t in d.get("properties", {}).get("Type", {}).get("enum", [])}
+    described = {
+        t
+        for d in definitions.values()
+        for t in d.get("properties", {}).get("Type", {}).get("enum", [])
+    }
     assert not KNOWN_SCHEMA_GAPS.step_types_missing & described
     assert "EndpointConfig" not in described
     assert not KNOWN_SCHEMA_GAPS.condition_types_missing & described

@@ -21,7 +21,7 @@ from smdsl.declare.configs import (
     Training,
     TrainingInput,
 )
-from smdsl.declare.env import Env
+from smdsl.declare.env import Env, find_env_file
 from smdsl.declare.options import StepOptions
 from smdsl.declare.params import Parameter
 from smdsl.declare.refs import ModelArtifactsRef, OutputRef
@@ -49,18 +49,16 @@ def require_deploy_settings(env: Env, where: str) -> tuple[str, str, str]:
     missing = [f for f in ("region", "role_arn", "bucket") if not getattr(env, f)]
     if missing:
         hints = ", ".join(f"{f} (or SMDSL_{f.upper()})" for f in missing)
-        raise EnvConfigError(f"{where}: environment {env.name!r} is missing {hints}")
+        raise EnvConfigError(f"{where} is missing {hints}")
     assert env.region and env.role_arn and env.bucket
     return env.region, env.role_arn, env.bucket
 
 
-def compile_pipeline(graph: PipelineGraph, where: str = "") -> CompiledPipeline:
-    """Compile ``graph`` to a definition with no network I/O.
-
-    ``where`` names the config file of the env, for error messages.
-    """
+def compile_pipeline(graph: PipelineGraph) -> CompiledPipeline:
+    """Compile ``graph`` to a definition with no network I/O."""
     env = graph.env
-    region, role, bucket = require_deploy_settings(env, where or "environment")
+    where = find_env_file(graph.module.path).describe(env.name)
+    region, role, bucket = require_deploy_settings(env, where)
     code = {name: _plan_code(node, env) for name, node in graph.nodes.items()}
     with offline_sdk(region):
         definition = _Compiler(graph, code, region, role, bucket).definition()

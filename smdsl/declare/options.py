@@ -12,6 +12,7 @@ from smdsl.declare.durations import to_seconds
 from smdsl.declare.params import Parameter
 
 INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9\-]+\.[a-z0-9\-]+$")
+STEP_DISPLAY_NAME = re.compile(r"^[A-Za-z0-9\-_]{1,64}$")
 
 StepKind = Literal["processing", "training"]
 
@@ -54,6 +55,23 @@ class StepOptions(BaseModel):
             )
         if isinstance(value, Parameter) and value.type != "String":
             raise ValueError(f"parameter {value.name!r} is {value.type}, instance_type needs String")
+        return value
+
+    @field_validator("display_name")
+    @classmethod
+    def _display_name(cls, value: str | None) -> str | None:
+        if value is not None and not STEP_DISPLAY_NAME.match(value):
+            raise ValueError(
+                f"{value!r}: the pipeline definition schema allows 1-64 letters, digits, '-' "
+                "and '_' in a display name"
+            )
+        return value
+
+    @field_validator("description")
+    @classmethod
+    def _description(cls, value: str | None) -> str | None:
+        if value is not None and len(value) > 4096:
+            raise ValueError(f"is {len(value)} characters long; SageMaker takes at most 4096")
         return value
 
     @field_validator("instance_count")
