@@ -40,7 +40,9 @@ class _Group(click.Group):
             click.secho(
                 f"internal error in smdsl: {type(exc).__name__}: {exc}\n"
                 "This is a bug in smdsl, not in your pipeline; rerun with SMDSL_DEBUG=1 for the "
-                "traceback and report it.", fg="red", err=True,
+                "traceback and report it.",
+                fg="red",
+                err=True,
             )
             sys.exit(70)
 
@@ -52,7 +54,12 @@ pipeline_file = click.argument(
 
 def env_option(required: bool) -> Callable[[F], F]:
     return click.option(
-        "--env", "-e", "env_name", envvar="SMDSL_ENV", required=required, metavar="ENV",
+        "--env",
+        "-e",
+        "env_name",
+        envvar="SMDSL_ENV",
+        required=required,
+        metavar="ENV",
         help="Environment profile from [tool.smdsl.envs.ENV] in pyproject.toml or [envs.ENV] "
         "in smdsl.toml (default: $SMDSL_ENV)."
         + ("" if required else " Without it, every profile defined is checked."),
@@ -111,8 +118,15 @@ def validate(file: Path, env_name: str | None) -> None:
 @main.command()
 @pipeline_file
 @env_option(required=False)
-@click.option("--format", "-f", "fmt", type=click.Choice(["text", "mermaid", "dot"]),
-              default="text", show_default=True, help="Output format.")
+@click.option(
+    "--format",
+    "-f",
+    "fmt",
+    type=click.Choice(["text", "mermaid", "dot"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
 def graph(file: Path, env_name: str | None, fmt: str) -> None:
     """Show the steps of a pipeline and the edges between them.
 
@@ -132,8 +146,12 @@ def graph(file: Path, env_name: str | None, fmt: str) -> None:
 @main.command()
 @pipeline_file
 @env_option(required=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the definition to this file instead of standard output.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the definition to this file instead of standard output.",
+)
 def definition(file: Path, env_name: str, output: Path | None) -> None:
     """Print the compiled SageMaker pipeline definition (JSON).
 
@@ -152,8 +170,9 @@ def definition(file: Path, env_name: str, output: Path | None) -> None:
         click.echo(compiled.definition, nl=False)
     else:
         output.write_text(compiled.definition)
-        click.echo(f"wrote {display_path(output)} ({len(compiled.definition):,} characters)",
-                   err=True)
+        click.echo(
+            f"wrote {display_path(output)} ({len(compiled.definition):,} characters)", err=True
+        )
 
 
 @main.command()
@@ -179,8 +198,9 @@ def deploy(file: Path, env_name: str, dry_run: bool, yes: bool) -> None:
 
     graph = _graph(file, env_name)
     compiled = compile_pipeline(graph)
-    aws = AwsClients(compiled.region, retries=1 if dry_run else 3,
-                     connect_timeout=3 if dry_run else 10)
+    aws = AwsClients(
+        compiled.region, retries=1 if dry_run else 3, connect_timeout=3 if dry_run else 10
+    )
     try:
         deployed = read_deployed(aws, compiled.name)
         uploads = missing_code(aws, compiled.bucket, compiled.code)

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import boto3
 import pytest
-
 from aws_server import RecordingMotoServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,18 +30,24 @@ OFFLINE_ENV = {
 
 def clean_env(**extra: str) -> dict[str, str]:
     """The current environment without AWS or smdsl settings, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AWS_", "SMDSL_", "SAGEMAKER_"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SMDSL_", "SAGEMAKER_"))
+    }
     env.update(extra)
     return env
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT,
-            check: bool = False) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT, check: bool = False
+) -> subprocess.CompletedProcess[str]:
     """Run the real ``smdsl`` command in a subprocess."""
     result = subprocess.run(
-        [*SMDSL, *args], env=env if env is not None else clean_env(**OFFLINE_ENV),
-        cwd=cwd, capture_output=True, text=True, timeout=300,
+        [*SMDSL, *args],
+        env=env if env is not None else clean_env(**OFFLINE_ENV),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     if check and result.returncode != 0:
         raise AssertionError(f"smdsl {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")

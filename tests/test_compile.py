@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import FIXTURES, QUICKSTART, clean_env, run_cli
 from oracle import check_definition
+
 from smdsl.compile.builder import CompiledPipeline, compile_pipeline
 from smdsl.compile.bundles import pack_directory
 from smdsl.declare.env import load_env
@@ -59,8 +59,9 @@ def test_compiling_makes_no_aws_call_and_opens_no_socket(
 def test_definition_command_needs_no_credentials(tmp_path: Path) -> None:
     out = tmp_path / "definition.json"
     env = clean_env(AWS_EC2_METADATA_DISABLED="true", AWS_ENDPOINT_URL="http://127.0.0.1:9")
-    result = run_cli("definition", str(QUICKSTART / "pipeline.py"), "--env", "dev",
-                     "-o", str(out), env=env)
+    result = run_cli(
+        "definition", str(QUICKSTART / "pipeline.py"), "--env", "dev", "-o", str(out), env=env
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(out.read_text())["Version"] == "2020-12-01"
     assert "wrote" in result.stderr
@@ -94,12 +95,13 @@ def test_env_override_changes_the_compiled_instance_type() -> None:
 
 
 def test_processing_source_dir_runs_through_a_generated_runproc(
-    source_dirs: dict[str, Any]
+    source_dirs: dict[str, Any],
 ) -> None:
     compiled: CompiledPipeline = source_dirs["compiled"]
     features = steps_of(source_dirs["definition"])["features"]["Arguments"]
     assert features["AppSpecification"]["ContainerEntrypoint"] == [
-        "/bin/bash", "/opt/ml/processing/input/code/runproc.sh"
+        "/bin/bash",
+        "/opt/ml/processing/input/code/runproc.sh",
     ]
     inputs = {i["InputName"]: i["S3Input"] for i in features["ProcessingInputs"]}
     assert inputs["raw"]["LocalPath"] == "/opt/ml/processing/raw"
@@ -110,8 +112,12 @@ def test_processing_source_dir_runs_through_a_generated_runproc(
     runproc = objects[source_key.replace("sourcedir.tar.gz", "runproc.sh")].decode()
     assert "exec python3 pkg/features.py" in runproc
     with tarfile.open(fileobj=io.BytesIO(objects[source_key])) as tar:
-        assert sorted(tar.getnames()) == ["audit.py", "pkg/features.py", "pkg/fit.py",
-                                          "requirements.txt"]
+        assert sorted(tar.getnames()) == [
+            "audit.py",
+            "pkg/features.py",
+            "pkg/fit.py",
+            "requirements.txt",
+        ]
 
 
 def test_options_and_parameters_reach_the_definition(source_dirs: dict[str, Any]) -> None:
@@ -130,8 +136,12 @@ def test_options_and_parameters_reach_the_definition(source_dirs: dict[str, Any]
     outputs = {o["OutputName"]: o["S3Output"] for o in args["ProcessingOutputConfig"]["Outputs"]}
     assert outputs["report"]["S3Uri"] == "s3://some-bucket/reports/"
     assert outputs["table"]["S3Uri"]["Std:Join"]["Values"] == [
-        "s3://compile-fixtures", "ci", "source-dirs-test",
-        {"Get": "Execution.PipelineExecutionId"}, "features", "table",
+        "s3://compile-fixtures",
+        "ci",
+        "source-dirs-test",
+        {"Get": "Execution.PipelineExecutionId"},
+        "features",
+        "table",
     ]
     fit = steps["fit"]
     assert fit["DependsOn"] == ["audit"]
@@ -151,7 +161,9 @@ def test_options_and_parameters_reach_the_definition(source_dirs: dict[str, Any]
     assert evaluate["AppSpecification"]["ContainerArguments"][1] == model
     assert steps["audit"]["Arguments"]["AppSpecification"]["ImageUri"].endswith("/audit:1")
     assert [p["Name"] for p in definition["Parameters"]] == [
-        "ProcessingInstance", "Raw", "TrainingInstances"
+        "ProcessingInstance",
+        "Raw",
+        "TrainingInstances",
     ]
 
 

@@ -10,7 +10,6 @@ from typing import Any
 
 import boto3
 import pytest
-
 from aws_server import RecordingMotoServer
 from conftest import QUICKSTART, aws_env, run_cli
 
@@ -143,8 +142,9 @@ def test_tag_change_only_retags(aws: RecordingMotoServer, quickstart_copy: Path)
 
 
 def test_missing_bucket_is_one_clear_error_and_changes_nothing(aws: RecordingMotoServer) -> None:
-    result = run_cli("deploy", str(QUICKSTART / "pipeline.py"), "--env", "dev", "--yes",
-                     env=aws_env(aws))
+    result = run_cli(
+        "deploy", str(QUICKSTART / "pipeline.py"), "--env", "dev", "--yes", env=aws_env(aws)
+    )
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert f"S3 bucket '{BUCKET}' does not exist" in result.stderr
@@ -154,8 +154,14 @@ def test_missing_bucket_is_one_clear_error_and_changes_nothing(aws: RecordingMot
 def test_an_invalid_override_from_the_environment_is_reported(aws: RecordingMotoServer) -> None:
     _s3().create_bucket(Bucket=BUCKET)
     aws.requests.clear()
-    result = run_cli("deploy", str(QUICKSTART / "pipeline.py"), "--env", "dev", "--yes",
-                     env=aws_env(aws, SMDSL_PIPELINE_NAME="x" * 300))
+    result = run_cli(
+        "deploy",
+        str(QUICKSTART / "pipeline.py"),
+        "--env",
+        "dev",
+        "--yes",
+        env=aws_env(aws, SMDSL_PIPELINE_NAME="x" * 300),
+    )
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert "pipeline_name" in result.stderr

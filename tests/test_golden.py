@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from conftest import QUICKSTART
+
 from smdsl.compile.builder import compile_pipeline
 from smdsl.compile.sdk import offline_sdk
 from smdsl.declare.env import load_env
@@ -54,21 +55,31 @@ def hand_written_definition() -> str:
         StoppingCondition,
     )
 
-    session = PipelineSession(
-        boto_session=boto3.Session(region_name=REGION), default_bucket=BUCKET
-    )
+    session = PipelineSession(boto_session=boto3.Session(region_name=REGION), default_bucket=BUCKET)
     input_data = ParameterString("InputData", default_value="s3://smdsl-example-data/churn/raw/")
     max_depth = ParameterInteger("MaxDepth", default_value=5)
     train_ratio = ParameterFloat("TrainRatio", default_value=0.8)
 
     def output(name: str) -> ProcessingOutput:
-        uri = Join(on="/", values=[
-            f"s3://{BUCKET}", "quickstart", "quickstart-dev",
-            ExecutionVariables.PIPELINE_EXECUTION_ID, "preprocess", name,
-        ])
-        return ProcessingOutput(output_name=name, s3_output=ProcessingS3Output(
-            s3_uri=uri, local_path=f"/opt/ml/processing/output/{name}", s3_upload_mode="EndOfJob",
-        ))
+        uri = Join(
+            on="/",
+            values=[
+                f"s3://{BUCKET}",
+                "quickstart",
+                "quickstart-dev",
+                ExecutionVariables.PIPELINE_EXECUTION_ID,
+                "preprocess",
+                name,
+            ],
+        )
+        return ProcessingOutput(
+            output_name=name,
+            s3_output=ProcessingS3Output(
+                s3_uri=uri,
+                local_path=f"/opt/ml/processing/output/{name}",
+                s3_upload_mode="EndOfJob",
+            ),
+        )
 
     processor = ScriptProcessor(
         role=ROLE,
@@ -79,15 +90,25 @@ def hand_written_definition() -> str:
         base_job_name="preprocess",
         sagemaker_session=session,
     )
-    preprocess = ProcessingStep(name="preprocess", step_args=processor.run(
-        code=f"s3://{BUCKET}/quickstart/code/HASH/preprocess.py",
-        inputs=[ProcessingInput(input_name="raw", s3_input=ProcessingS3Input(
-            s3_uri=input_data, local_path="/opt/ml/processing/input/raw",
-            s3_data_type="S3Prefix", s3_input_mode="File",
-        ))],
-        outputs=[output("train"), output("validation"), output("test")],
-        arguments=["--train-ratio", train_ratio.to_string()],
-    ))
+    preprocess = ProcessingStep(
+        name="preprocess",
+        step_args=processor.run(
+            code=f"s3://{BUCKET}/quickstart/code/HASH/preprocess.py",
+            inputs=[
+                ProcessingInput(
+                    input_name="raw",
+                    s3_input=ProcessingS3Input(
+                        s3_uri=input_data,
+                        local_path="/opt/ml/processing/input/raw",
+                        s3_data_type="S3Prefix",
+                        s3_input_mode="File",
+                    ),
+                )
+            ],
+            outputs=[output("train"), output("validation"), output("test")],
+            arguments=["--train-ratio", train_ratio.to_string()],
+        ),
+    )
 
     trainer = ModelTrainer(
         training_image=image_uris.retrieve(
@@ -107,18 +128,24 @@ def hand_written_definition() -> str:
             "eta": 0.2,
             "num_round": 20,
             "sagemaker_program": "train.py",
-            "sagemaker_submit_directory":
-                f"s3://{BUCKET}/quickstart/code/HASH/sourcedir.tar.gz",
+            "sagemaker_submit_directory": f"s3://{BUCKET}/quickstart/code/HASH/sourcedir.tar.gz",
             "sagemaker_region": REGION,
         },
     ).with_metric_definitions(
         [MetricDefinition(name="validation:auc", regex=r"validation-auc:([0-9\.]+)")]
     )
     outputs = preprocess.properties.ProcessingOutputConfig.Outputs
-    train = TrainingStep(name="train", step_args=trainer.train(input_data_config=[
-        InputData(channel_name="train", data_source=outputs["train"].S3Output.S3Uri),
-        InputData(channel_name="validation", data_source=outputs["validation"].S3Output.S3Uri),
-    ]))
+    train = TrainingStep(
+        name="train",
+        step_args=trainer.train(
+            input_data_config=[
+                InputData(channel_name="train", data_source=outputs["train"].S3Output.S3Uri),
+                InputData(
+                    channel_name="validation", data_source=outputs["validation"].S3Output.S3Uri
+                ),
+            ]
+        ),
+    )
 
     pipeline = Pipeline(
         name="quickstart-dev",

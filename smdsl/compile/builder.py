@@ -86,14 +86,17 @@ def _plan_code(node: StepNode, env: Env) -> StepCode:
             return processing_code(config, node.base_dir, env, node.options.command)
         return training_code(config, node.base_dir, env)
     except OSError as exc:
-        raise CompileError(f"{node.location}, in step {node.name!r}: cannot read code: {exc}")
+        raise CompileError(
+            f"{node.location}, in step {node.name!r}: cannot read code: {exc}"
+        ) from None
 
 
 class _Compiler:
     """One compilation: SDK objects built in topological order, memoised by step name."""
 
-    def __init__(self, graph: PipelineGraph, code: dict[str, StepCode], region: str, role: str,
-                 bucket: str) -> None:
+    def __init__(
+        self, graph: PipelineGraph, code: dict[str, StepCode], region: str, role: str, bucket: str
+    ) -> None:
         import boto3
         from sagemaker.core.workflow.pipeline_context import PipelineSession
 
@@ -152,7 +155,8 @@ class _Compiler:
     def depends_on(self, node: StepNode) -> list[Any] | None:
         """Upstream steps that no property reference already makes a dependency."""
         names = [
-            n for n in self.graph.upstream(node.name)
+            n
+            for n in self.graph.upstream(node.name)
             if "reference" not in self.graph.dag.edges[n, node.name]["via"]
         ]
         return [self.steps[n] for n in names] or None
@@ -191,9 +195,16 @@ class _Compiler:
 
         env = self.graph.env
         parts = [p for p in (env.prefix, self.graph.pipeline_name) if p]
-        return Join(on="/", values=[
-            f"s3://{self.bucket}", *parts, ExecutionVariables.PIPELINE_EXECUTION_ID, step, output,
-        ])
+        return Join(
+            on="/",
+            values=[
+                f"s3://{self.bucket}",
+                *parts,
+                ExecutionVariables.PIPELINE_EXECUTION_ID,
+                step,
+                output,
+            ],
+        )
 
     # -- steps --------------------------------------------------------------------------------
 
@@ -216,10 +227,15 @@ class _Compiler:
         command = list(options.command) if config.code else ["/bin/bash"]
 
         def s3_input(name: str, source: Any, local_path: str) -> Any:
-            return SdkInput(input_name=name, s3_input=ProcessingS3Input(
-                s3_uri=self.value(source), local_path=local_path,
-                s3_data_type="S3Prefix", s3_input_mode="File",
-            ))
+            return SdkInput(
+                input_name=name,
+                s3_input=ProcessingS3Input(
+                    s3_uri=self.value(source),
+                    local_path=local_path,
+                    s3_data_type="S3Prefix",
+                    s3_input_mode="File",
+                ),
+            )
 
         inputs = []
         for name, spec in config.inputs.items():
@@ -228,8 +244,10 @@ class _Compiler:
             inputs.append(s3_input(name, source, local or f"/opt/ml/processing/input/{name}"))
         if code.source_uri is not None:
             inputs.append(s3_input("smdsl-source", code.source_uri, PROCESSING_SOURCE_DIR))
-        outputs = [self.s3_output(node.name, out, SdkOutput, ProcessingS3Output)
-                   for out in config.outputs.values()]
+        outputs = [
+            self.s3_output(node.name, out, SdkOutput, ProcessingS3Output)
+            for out in config.outputs.values()
+        ]
         processor = ScriptProcessor(
             role=self.role,
             image_uri=self.image(node, "training"),
@@ -258,12 +276,18 @@ class _Compiler:
 
     def s3_output(self, step: str, output: ProcessingOutput, sdk_output: Any, s3: Any) -> Any:
         destination = (
-            self.value(output.destination) if output.destination is not None
+            self.value(output.destination)
+            if output.destination is not None
             else self.default_output(step, output.name)
         )
-        return sdk_output(output_name=output.name, s3_output=s3(
-            s3_uri=destination, local_path=output.container_path, s3_upload_mode="EndOfJob",
-        ))
+        return sdk_output(
+            output_name=output.name,
+            s3_output=s3(
+                s3_uri=destination,
+                local_path=output.container_path,
+                s3_upload_mode="EndOfJob",
+            ),
+        )
 
     def training_step(self, node: StepNode, config: Training) -> Any:
         from sagemaker.core.shapes import MetricDefinition
@@ -277,15 +301,20 @@ class _Compiler:
         hyperparameters: dict[str, Any] = {
             k: self.value(v, as_string=True) for k, v in config.hyperparameters.items()
         }
-        hyperparameters.update({
-            "sagemaker_program": code.entry_point,
-            "sagemaker_submit_directory": code.entry_uri,
-            "sagemaker_region": self.region,
-        })
+        hyperparameters.update(
+            {
+                "sagemaker_program": code.entry_point,
+                "sagemaker_submit_directory": code.entry_uri,
+                "sagemaker_region": self.region,
+            }
+        )
         output_path = (
-            self.value(config.output_path) if config.output_path is not None
-            else "s3://" + "/".join(
-                [self.bucket] + [p for p in (env.prefix, self.graph.pipeline_name) if p]
+            self.value(config.output_path)
+            if config.output_path is not None
+            else "s3://"
+            + "/".join(
+                [self.bucket]
+                + [p for p in (env.prefix, self.graph.pipeline_name) if p]
                 + [node.name]
             )
         )
@@ -307,9 +336,9 @@ class _Compiler:
             environment=dict(options.environment),
         )
         if config.metric_definitions:
-            trainer = trainer.with_metric_definitions([
-                MetricDefinition(name=k, regex=v) for k, v in config.metric_definitions.items()
-            ])
+            trainer = trainer.with_metric_definitions(
+                [MetricDefinition(name=k, regex=v) for k, v in config.metric_definitions.items()]
+            )
         channels = []
         for name, spec in config.inputs.items():
             source = spec.source if isinstance(spec, TrainingInput) else spec

@@ -75,7 +75,9 @@ def processing_code(config: Processing, base: Path, env: Env, command: tuple[str
     source = CodeObject(f"{folder}/sourcedir.tar.gz", tarball)
     entry = CodeObject(f"{folder}/runproc.sh", runproc)
     return StepCode(
-        _uri(env, entry.key), Path(config.entry_point).as_posix(), (source, entry),
+        _uri(env, entry.key),
+        Path(config.entry_point).as_posix(),
+        (source, entry),
         source_uri=_uri(env, source.key),
     )
 

@@ -45,12 +45,16 @@ def offline_sdk(region: str) -> Iterator[None]:
     with tempfile.TemporaryDirectory(prefix="smdsl-") as folder, contextlib.ExitStack() as stack:
         empty = Path(folder) / "sagemaker-config.json"
         empty.write_text("{}")
-        stack.enter_context(_environ({
-            "SAGEMAKER_USER_CONFIG_OVERRIDE": str(empty),
-            "SAGEMAKER_ADMIN_CONFIG_OVERRIDE": str(empty),
-            "SAGEMAKER_VALIDATE_ROLE": "false",
-            "AWS_DEFAULT_REGION": region,
-        }))
+        stack.enter_context(
+            _environ(
+                {
+                    "SAGEMAKER_USER_CONFIG_OVERRIDE": str(empty),
+                    "SAGEMAKER_ADMIN_CONFIG_OVERRIDE": str(empty),
+                    "SAGEMAKER_VALIDATE_ROLE": "false",
+                    "AWS_DEFAULT_REGION": region,
+                }
+            )
+        )
         stack.enter_context(_quiet_logs())
         stack.enter_context(warnings.catch_warnings())
         warnings.simplefilter("ignore")

@@ -22,7 +22,7 @@ def to_seconds(value: int | str | timedelta) -> int:
         if match is None:
             raise ValueError(
                 f"{value!r} is not a duration: use seconds (3600) or a number with "
-                "s, m, h or d (\"90m\", \"2h\")"
+                's, m, h or d ("90m", "2h")'
             )
         seconds = int(match.group(1)) * _UNITS[match.group(2)]
     else:

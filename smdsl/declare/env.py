@@ -170,8 +170,12 @@ def load_env(pipeline_file: Path, name: str | None) -> Env:
         return _build(env_file, "default", {})
     if name not in env_file.profiles:
         known = ", ".join(sorted(env_file.profiles)) or "none"
-        where = display_path(env_file.path) if env_file.path else (
-            "no smdsl.toml beside the pipeline and no pyproject.toml with [tool.smdsl] above it"
+        where = (
+            display_path(env_file.path)
+            if env_file.path
+            else (
+                "no smdsl.toml beside the pipeline and no pyproject.toml with [tool.smdsl] above it"
+            )
         )
         raise EnvConfigError(f"unknown environment {name!r} ({where}; defined: {known})")
     return _build(env_file, name, env_file.profiles[name])
@@ -200,7 +204,8 @@ def _build(env_file: EnvFile, name: str, profile: dict[str, Any]) -> Env:
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
-            return tomllib.load(handle)
+            data: dict[str, Any] = tomllib.load(handle)
+            return data
     except tomllib.TOMLDecodeError as exc:
         raise EnvConfigError(f"{display_path(path)}: not valid TOML: {exc}") from None
 

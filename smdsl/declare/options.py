@@ -54,7 +54,9 @@ class StepOptions(BaseModel):
                 f"{value!r} is not a SageMaker instance type; they look like 'ml.m5.xlarge'"
             )
         if isinstance(value, Parameter) and value.type != "String":
-            raise ValueError(f"parameter {value.name!r} is {value.type}, instance_type needs String")
+            raise ValueError(
+                f"parameter {value.name!r} is {value.type}, instance_type needs String"
+            )
         return value
 
     @field_validator("display_name")
@@ -103,9 +105,7 @@ class StepOptions(BaseModel):
         if isinstance(value, dict):
             for key, item in value.items():
                 if not isinstance(item, str):
-                    raise ValueError(
-                        f"environment variable {key!r} must be a string, got {item!r}"
-                    )
+                    raise ValueError(f"environment variable {key!r} must be a string, got {item!r}")
         return value
 
     @model_validator(mode="after")

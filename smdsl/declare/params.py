@@ -69,7 +69,7 @@ def param(
     name: str,
     default: ParameterValue | None = None,
     *,
-    type: type[str] | type[int] | type[float] | type[bool] | None = None,  # noqa: A002
+    type: type[str] | type[int] | type[float] | type[bool] | None = None,
 ) -> Parameter:
     """Declare a pipeline parameter.
 
@@ -79,7 +79,9 @@ def param(
         input_uri = param("InputData", default="s3://my-bucket/raw/")
         epochs = param("Epochs", type=int)
     """
-    py_type: Any = type if type is not None else (default.__class__ if default is not None else None)
+    py_type: Any = (
+        type if type is not None else (default.__class__ if default is not None else None)
+    )
     if py_type is None:
         raise DeclarationError(
             f"parameter {name!r} needs a default or an explicit type=str|int|float|bool"

@@ -14,7 +14,7 @@ import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
 
@@ -65,7 +65,7 @@ class StepFunction(Generic[C]):
 
     def __init__(self, fn: Callable[..., C], spec: StepSpec) -> None:
         functools.update_wrapper(self, fn)
-        self.fn = fn
+        self.fn: Callable[..., C] = fn
         self.spec = spec
 
     @property
@@ -93,13 +93,16 @@ class StepFunction(Generic[C]):
                 f"step {self.name!r} must return a {expected.__name__} config, "
                 f"got {type(config).__name__}"
             )
-        return cast(C, config.stamped(self.spec.name))
+        stamped: C = config.stamped(self.spec.name)
+        return stamped
 
     def __repr__(self) -> str:
         return f"<{self.spec.kind} step {self.name!r}>"
 
 
-def _decorator(kind: str, settings: dict[str, Any]) -> Callable[[Callable[..., C]], StepFunction[C]]:
+def _decorator(
+    kind: str, settings: dict[str, Any]
+) -> Callable[[Callable[..., C]], StepFunction[C]]:
     from smdsl.declare.options import StepOptions
 
     depends_on = settings.pop("depends_on", None) or ()

@@ -139,8 +139,9 @@ def missing_code(aws: AwsClients, bucket: str, objects: tuple[CodeObject, ...]) 
     return missing
 
 
-def make_plan(pipeline: CompiledPipeline, deployed: DeployedPipeline | None,
-              uploads: list[CodeObject]) -> Plan:
+def make_plan(
+    pipeline: CompiledPipeline, deployed: DeployedPipeline | None, uploads: list[CodeObject]
+) -> Plan:
     """Compare the compiled pipeline with what is deployed."""
     plan = Plan(pipeline, deployed, uploads)
     new_definition = json.loads(pipeline.definition)
@@ -152,11 +153,10 @@ def make_plan(pipeline: CompiledPipeline, deployed: DeployedPipeline | None,
         plan.changes.append(f"~ role: {deployed.role_arn} -> {pipeline.role_arn}")
     if (deployed.description or None) != (pipeline.description or None):
         plan.changes.append("~ description")
-    plan.tags_to_add = {
-        k: v for k, v in pipeline.tags.items() if deployed.tags.get(k) != v
-    }
+    plan.tags_to_add = {k: v for k, v in pipeline.tags.items() if deployed.tags.get(k) != v}
     plan.tags_to_remove = sorted(
-        k for k in deployed.tags
+        k
+        for k in deployed.tags
         if k not in pipeline.tags and not k.startswith(PROTECTED_TAG_PREFIXES)
     )
     return plan
@@ -168,8 +168,11 @@ def apply_plan(aws: AwsClients, plan: Plan) -> None:
     for obj in plan.uploads:
         aws.call(aws.s3, "PutObject", Bucket=pipeline.bucket, Key=obj.key, Body=obj.body)
     definition = _definition_argument(aws, pipeline)
-    common: dict[str, Any] = {"PipelineName": pipeline.name, "RoleArn": pipeline.role_arn,
-                              **definition}
+    common: dict[str, Any] = {
+        "PipelineName": pipeline.name,
+        "RoleArn": pipeline.role_arn,
+        **definition,
+    }
     if pipeline.description:
         common["PipelineDescription"] = pipeline.description[:3072]
     if plan.deployed is None:
@@ -182,8 +185,9 @@ def apply_plan(aws: AwsClients, plan: Plan) -> None:
         tags = [{"Key": k, "Value": v} for k, v in plan.tags_to_add.items()]
         aws.call(aws.sagemaker, "AddTags", ResourceArn=plan.deployed.arn, Tags=tags)
     if plan.tags_to_remove:
-        aws.call(aws.sagemaker, "DeleteTags", ResourceArn=plan.deployed.arn,
-                 TagKeys=plan.tags_to_remove)
+        aws.call(
+            aws.sagemaker, "DeleteTags", ResourceArn=plan.deployed.arn, TagKeys=plan.tags_to_remove
+        )
 
 
 def _definition_argument(aws: AwsClients, pipeline: CompiledPipeline) -> dict[str, Any]:
@@ -194,8 +198,9 @@ def _definition_argument(aws: AwsClients, pipeline: CompiledPipeline) -> dict[st
     digest = hashlib.sha256(pipeline.definition.encode()).hexdigest()
     folder = "/".join(p for p in (pipeline.prefix, "definitions", pipeline.name) if p)
     key = f"{folder}/{digest}.json"
-    aws.call(aws.s3, "PutObject", Bucket=pipeline.bucket, Key=key,
-             Body=pipeline.definition.encode())
+    aws.call(
+        aws.s3, "PutObject", Bucket=pipeline.bucket, Key=key, Body=pipeline.definition.encode()
+    )
     return {"PipelineDefinitionS3Location": {"Bucket": pipeline.bucket, "ObjectKey": key}}
 
 

@@ -27,7 +27,9 @@ def _named_changes(kind: str, old: list[dict[str, Any]], new: list[dict[str, Any
     for name in after:
         if name in before and before[name] != after[name]:
             fields = _changed_paths(before[name], after[name])
-            shown = ", ".join(fields[:4]) + (f" (+{len(fields) - 4} more)" if len(fields) > 4 else "")
+            shown = ", ".join(fields[:4]) + (
+                f" (+{len(fields) - 4} more)" if len(fields) > 4 else ""
+            )
             lines.append(f"~ {kind} {name}: {shown}")
     return lines
 
@@ -45,7 +47,7 @@ def _changed_paths(old: Any, new: Any, path: str = "") -> list[str]:
     if old != new:
         if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
             paths = []
-            for index, (a, b) in enumerate(zip(old, new)):
+            for index, (a, b) in enumerate(zip(old, new, strict=True)):
                 paths += _changed_paths(a, b, f"{path}[{index}]")
             return paths
         return [path or json.dumps(new)[:40]]

@@ -11,11 +11,15 @@ def describe_plan(plan: Plan, dry_run: bool) -> str:
     would = "would " if dry_run else ""
     lines = []
     if plan.state_unknown:
-        lines.append(f"note: could not read the deployed pipeline ({plan.state_unknown}); "
-                     "showing the plan for a first deploy")
+        lines.append(
+            f"note: could not read the deployed pipeline ({plan.state_unknown}); "
+            "showing the plan for a first deploy"
+        )
     size = len(pipeline.code)
-    lines.append(f"pipeline {pipeline.name} ({pipeline.region}), {size} code object"
-                 f"{'s' if size != 1 else ''}")
+    lines.append(
+        f"pipeline {pipeline.name} ({pipeline.region}), {size} code object"
+        f"{'s' if size != 1 else ''}"
+    )
     for obj in plan.uploads:
         lines.append(f"  {would}upload s3://{pipeline.bucket}/{obj.key} ({len(obj.body):,} bytes)")
     if plan.action == "create":

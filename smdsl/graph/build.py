@@ -103,8 +103,13 @@ class _Builder:
         self.index: dict[str, int] = {}
         self.dag: nx.DiGraph = nx.DiGraph()
 
-    def problem(self, message: str, step: StepFunction[Any] | None = None, field: str | None = None,
-                location: SourceLocation | None = None) -> None:
+    def problem(
+        self,
+        message: str,
+        step: StepFunction[Any] | None = None,
+        field: str | None = None,
+        location: SourceLocation | None = None,
+    ) -> None:
         where = location or (step.spec.location if step else None)
         self.problems.append(Problem(message, where, step.name if step else None, field))
 
@@ -119,8 +124,10 @@ class _Builder:
     def build(self) -> PipelineGraph:
         self.collect_steps()
         if not self.steps:
-            self.problem(f"no steps found in {display_path(self.module.path)}: decorate functions "
-                         "with @processing_step or @training_step")
+            self.problem(
+                f"no steps found in {display_path(self.module.path)}: decorate functions "
+                "with @processing_step or @training_step"
+            )
         options = self.resolve_options()
         env_params = self.add_declared_edges()
         self.check_cycles()
@@ -141,8 +148,12 @@ class _Builder:
         for step in self.module.steps:
             name = step.name
             if not SAGEMAKER_NAME.match(name):
-                self.problem(f"step name {name!r} would be rejected by SageMaker: use 1-64 "
-                             "letters, digits, '-' or '_'", step, "name")
+                self.problem(
+                    f"step name {name!r} would be rejected by SageMaker: use 1-64 "
+                    "letters, digits, '-' or '_'",
+                    step,
+                    "name",
+                )
             if name in self.steps:
                 first = self.steps[name].spec.location
                 self.problem(f"duplicate step name {name!r}, first declared at {first}", step)
@@ -155,8 +166,10 @@ class _Builder:
         resolved: dict[str, StepOptions] = {}
         for name in self.env.steps:
             if name not in self.steps:
-                self.problem(f"environment {self.env.name!r} overrides unknown step {name!r}"
-                             f"{_did_you_mean(name, self.steps)}")
+                self.problem(
+                    f"environment {self.env.name!r} overrides unknown step {name!r}"
+                    f"{_did_you_mean(name, self.steps)}"
+                )
         for name, step in self.steps.items():
             options: StepOptions = step.spec.options
             override = self.env.steps.get(name)
@@ -164,8 +177,9 @@ class _Builder:
                 try:
                     options = options.merged(override.model_dump(exclude_none=True))
                 except ValidationError as exc:
-                    self.problem(f"environment {self.env.name!r} override: {_describe_validation(exc)}",
-                                 step)
+                    self.problem(
+                        f"environment {self.env.name!r} override: {_describe_validation(exc)}", step
+                    )
             resolved[name] = options
         return resolved
 
@@ -190,20 +204,31 @@ class _Builder:
                 if pname not in self.steps:
                     if signature.get(pname, False):
                         continue  # has a default: not an upstream step
-                    self.problem(f"parameter {pname!r} does not name a step"
-                                 f"{_did_you_mean(pname, self.steps)}", step, pname)
+                    self.problem(
+                        f"parameter {pname!r} does not name a step"
+                        f"{_did_you_mean(pname, self.steps)}",
+                        step,
+                        pname,
+                    )
                     continue
                 upstream = self.steps[pname]
                 expected = CONFIG_TYPES[upstream.spec.kind]
                 if hint in (Processing, Training) and hint is not expected:
-                    self.problem(f"parameter {pname!r} is annotated {hint.__name__} but step "
-                                 f"{pname!r} is a {upstream.spec.kind} step returning "
-                                 f"{expected.__name__}", step, pname)
+                    self.problem(
+                        f"parameter {pname!r} is annotated {hint.__name__} but step "
+                        f"{pname!r} is a {upstream.spec.kind} step returning "
+                        f"{expected.__name__}",
+                        step,
+                        pname,
+                    )
                 self.add_edge(pname, name, "parameter")
             for dep in step.spec.options.depends_on:
                 if dep not in self.steps:
-                    self.problem(f"depends_on names unknown step {dep!r}"
-                                 f"{_did_you_mean(dep, self.steps)}", step, "depends_on")
+                    self.problem(
+                        f"depends_on names unknown step {dep!r}{_did_you_mean(dep, self.steps)}",
+                        step,
+                        "depends_on",
+                    )
                 else:
                     self.add_edge(dep, name, "depends_on")
         return env_params
@@ -218,32 +243,52 @@ class _Builder:
                 elif ref.step == name:
                     self.problem(f"refers to its own output {ref}", step, path)
 
-    def check_reference(self, step: StepFunction[Any], path: str,
-                        ref: OutputRef | ModelArtifactsRef, configs: dict[str, StepConfig]) -> None:
+    def check_reference(
+        self,
+        step: StepFunction[Any],
+        path: str,
+        ref: OutputRef | ModelArtifactsRef,
+        configs: dict[str, StepConfig],
+    ) -> None:
         target = self.steps.get(ref.step)
         if target is None:
-            self.problem(f"refers to unknown step {ref.step!r}{_did_you_mean(ref.step, self.steps)}",
-                         step, path)
+            self.problem(
+                f"refers to unknown step {ref.step!r}{_did_you_mean(ref.step, self.steps)}",
+                step,
+                path,
+            )
             return
         if isinstance(ref, ModelArtifactsRef):
             if target.spec.kind != "training":
-                self.problem(f"{ref}: step {ref.step!r} is a {target.spec.kind} step and produces "
-                             "no model artifacts", step, path)
+                self.problem(
+                    f"{ref}: step {ref.step!r} is a {target.spec.kind} step and produces "
+                    "no model artifacts",
+                    step,
+                    path,
+                )
             return
         upstream = configs.get(ref.step)
         if not isinstance(upstream, Processing):
             if target.spec.kind != "processing":
-                self.problem(f"{ref}: step {ref.step!r} is a {target.spec.kind} step; only "
-                             "processing steps have named outputs", step, path)
+                self.problem(
+                    f"{ref}: step {ref.step!r} is a {target.spec.kind} step; only "
+                    "processing steps have named outputs",
+                    step,
+                    path,
+                )
             return
         if ref.output not in upstream.outputs:
             declared = ", ".join(upstream.outputs) or "none"
-            self.problem(f"{ref}: step {ref.step!r} declares no output {ref.output!r}"
-                         f"{_did_you_mean(ref.output, upstream.outputs)} (declared: {declared})",
-                         step, path)
+            self.problem(
+                f"{ref}: step {ref.step!r} declares no output {ref.output!r}"
+                f"{_did_you_mean(ref.output, upstream.outputs)} (declared: {declared})",
+                step,
+                path,
+            )
 
     def check_cycles(self) -> None:
-        for cycle in sorted(nx.simple_cycles(self.dag), key=lambda c: sorted(c)):
+        cycles: list[list[str]] = list(nx.simple_cycles(self.dag))
+        for cycle in sorted(cycles, key=sorted):
             start = min(cycle, key=lambda n: self.index.get(n, 0))
             at = cycle.index(start)
             ordered = cycle[at:] + cycle[:at] + [start]
@@ -255,7 +300,9 @@ class _Builder:
 
     # -- calling the step functions ----------------------------------------------------------
 
-    def call_steps(self, order: list[str], env_params: dict[str, str | None]) -> dict[str, StepConfig]:
+    def call_steps(
+        self, order: list[str], env_params: dict[str, str | None]
+    ) -> dict[str, StepConfig]:
         configs: dict[str, StepConfig] = {}
         for name in order:
             step = self.steps[name]
@@ -273,14 +320,21 @@ class _Builder:
             try:
                 configs[name] = step(**kwargs)
             except ValidationError as exc:
-                self.problem(_describe_validation(exc), step,
-                             location=user_location(exc.__traceback__) or step.spec.location)
+                self.problem(
+                    _describe_validation(exc),
+                    step,
+                    location=user_location(exc.__traceback__) or step.spec.location,
+                )
             except SmdslError as exc:
-                self.problem(str(exc), step,
-                             location=user_location(exc.__traceback__) or step.spec.location)
+                self.problem(
+                    str(exc), step, location=user_location(exc.__traceback__) or step.spec.location
+                )
             except Exception as exc:
-                self.problem(f"raised {type(exc).__name__}: {exc}", step,
-                             location=user_location(exc.__traceback__) or step.spec.location)
+                self.problem(
+                    f"raised {type(exc).__name__}: {exc}",
+                    step,
+                    location=user_location(exc.__traceback__) or step.spec.location,
+                )
             else:
                 self.check_config(step, configs[name])
         return configs
@@ -288,21 +342,31 @@ class _Builder:
     def check_config(self, step: StepFunction[Any], config: StepConfig) -> None:
         base = Path(step.spec.location.file).resolve().parent
         if isinstance(config, Processing):
-            names = {"inputs": config.inputs, "outputs": config.outputs}
-            for field_name, mapping in names.items():
-                for key in mapping:
+            names: dict[str, list[str]] = {
+                "inputs": list(config.inputs),
+                "outputs": list(config.outputs),
+            }
+            for field_name, keys in names.items():
+                for key in keys:
                     if not SAGEMAKER_NAME.match(key) or key == "code":
-                        self.problem(f"{field_name[:-1]} name {key!r} would be rejected: use 1-64 "
-                                     "letters, digits, '-' or '_' ('code' is reserved)",
-                                     step, f"{field_name}[{key!r}]")
+                        self.problem(
+                            f"{field_name[:-1]} name {key!r} would be rejected: use 1-64 "
+                            "letters, digits, '-' or '_' ('code' is reserved)",
+                            step,
+                            f"{field_name}[{key!r}]",
+                        )
             paths = [("code", config.code)] if config.code else [("source_dir", config.source_dir)]
             if config.source_dir and config.entry_point:
                 paths.append(("entry_point", str(Path(config.source_dir) / config.entry_point)))
         else:
             for key in config.inputs:
                 if not re.match(r"^[A-Za-z0-9\.\-_]{1,64}$", key):
-                    self.problem(f"channel name {key!r} would be rejected: use 1-64 letters, "
-                                 "digits, '.', '-' or '_'", step, f"inputs[{key!r}]")
+                    self.problem(
+                        f"channel name {key!r} would be rejected: use 1-64 letters, "
+                        "digits, '.', '-' or '_'",
+                        step,
+                        f"inputs[{key!r}]",
+                    )
             paths = [("source_dir", config.source_dir)] if config.source_dir else []
             entry = Path(config.source_dir or ".") / config.entry_point
             paths.append(("entry_point", str(entry)))
@@ -312,8 +376,11 @@ class _Builder:
             wanted_dir = field_name == "source_dir"
             if not (target.is_dir() if wanted_dir else target.is_file()):
                 kind = "folder" if wanted_dir else "file"
-                self.problem(f"{kind} {relative!r} not found (looked for {display_path(target)})",
-                             step, field_name)
+                self.problem(
+                    f"{kind} {relative!r} not found (looked for {display_path(target)})",
+                    step,
+                    field_name,
+                )
 
     def collect_parameters(self, configs: dict[str, StepConfig]) -> list[Parameter]:
         found: dict[str, Parameter] = {}
@@ -328,19 +395,27 @@ class _Builder:
                     sources.append((value, step, fname))
             if name in configs:
                 sources += [(p, step, path) for path, p in parameters(configs[name])]
-        for parameter, step, path in sources:
+        for parameter, user, path in sources:
             known = found.get(parameter.name)
             if known is None:
                 if not SAGEMAKER_NAME.match(parameter.name):
-                    self.problem(f"parameter name {parameter.name!r} would be rejected by "
-                                 "SageMaker: use 1-64 letters, digits, '-' or '_'",
-                                 step, path, location=parameter.location)
+                    self.problem(
+                        f"parameter name {parameter.name!r} would be rejected by "
+                        "SageMaker: use 1-64 letters, digits, '-' or '_'",
+                        user,
+                        path,
+                        location=parameter.location,
+                    )
                 found[parameter.name] = parameter
             elif known != parameter:
-                self.problem(f"two different parameters are named {parameter.name!r}: "
-                             f"{known.type} default {known.default!r} and {parameter.type} "
-                             f"default {parameter.default!r}", step, path,
-                             location=parameter.location)
+                self.problem(
+                    f"two different parameters are named {parameter.name!r}: "
+                    f"{known.type} default {known.default!r} and {parameter.type} "
+                    f"default {parameter.default!r}",
+                    user,
+                    path,
+                    location=parameter.location,
+                )
         return sorted(found.values(), key=lambda p: p.name)
 
 

@@ -65,7 +65,7 @@ def _dot(graph: PipelineGraph) -> str:
         label = f"{name}\\n{_summary(graph.nodes[name])}"
         lines.append(f'    "{name}" [label="{label}"];')
     for upstream, downstream, via in _edges(graph):
-        style = ' [style=dashed]' if via == "depends_on" else ""
+        style = " [style=dashed]" if via == "depends_on" else ""
         lines.append(f'    "{upstream}" -> "{downstream}"{style};')
     lines.append("}")
     return "\n".join(lines) + "\n"
