@@ -12,6 +12,7 @@ from smdsl.declare.configs import (
     TrainingInput,
 )
 from smdsl.declare.env import Env, StepOverride
+from smdsl.declare.expressions import Join, join
 from smdsl.declare.params import Parameter, param
 from smdsl.declare.refs import ModelArtifactsRef, OutputRef
 from smdsl.declare.steps import StepFunction, processing_step, training_step
@@ -21,6 +22,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Env",
+    "Join",
     "ModelArtifactsRef",
     "OutputRef",
     "Parameter",
@@ -32,6 +34,7 @@ __all__ = [
     "StepOverride",
     "Training",
     "TrainingInput",
+    "join",
     "param",
     "processing_step",
     "training_step",

@@ -22,6 +22,7 @@ from smdsl.declare.configs import (
     TrainingInput,
 )
 from smdsl.declare.env import Env, find_env_file
+from smdsl.declare.expressions import Join
 from smdsl.declare.options import StepOptions
 from smdsl.declare.params import Parameter
 from smdsl.declare.refs import ModelArtifactsRef, OutputRef
@@ -148,6 +149,11 @@ class _Compiler:
             return step.properties.ProcessingOutputConfig.Outputs[value.output].S3Output.S3Uri
         if isinstance(value, ModelArtifactsRef):
             return self.steps[value.step].properties.ModelArtifacts.S3ModelArtifacts
+        if isinstance(value, Join):
+            from sagemaker.core.workflow.functions import Join as SdkJoin
+
+            parts = [self.value(v, as_string=not isinstance(v, (str, Parameter))) for v in value.values]
+            return SdkJoin(on=value.on, values=parts)
         if as_string and not isinstance(value, str):
             return json.dumps(value)
         return value

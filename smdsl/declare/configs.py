@@ -7,22 +7,25 @@ step's name, which lets ``preprocess().outputs["train"]`` act as a reference to 
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterator
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from smdsl.declare.expressions import Join
 from smdsl.declare.params import Parameter
 from smdsl.declare.refs import ModelArtifactsRef, OutputRef, StepRef
+from smdsl.errors import DeclarationError
 
 _S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$")
 
-InputSource = str | Parameter | OutputRef | ModelArtifactsRef
+InputSource = str | Parameter | OutputRef | ModelArtifactsRef | Join
 """Where an input comes from: an S3 URI, a pipeline parameter or another step's output."""
 
-ArgumentValue = str | int | float | Parameter | OutputRef | ModelArtifactsRef
-HyperparameterValue = str | int | float | bool | Parameter
+ArgumentValue = str | int | float | Parameter | OutputRef | ModelArtifactsRef | Join
+HyperparameterValue = str | int | float | bool | Parameter | Join
 
 
 class _Config(BaseModel):
@@ -36,20 +39,37 @@ class ProcessingOutput(_Config):
     ``s3://<bucket>/<prefix>/<pipeline>/<execution id>/<step>/<output>``.
     """
 
-    destination: str | Parameter | None = None
+    destination: str | Parameter | Join | None = None
     local_path: str | None = None
     name: str = ""
     step: str | None = Field(default=None, exclude=True)
 
     @field_validator("destination")
     @classmethod
-    def _s3(cls, value: str | Parameter | None) -> str | Parameter | None:
+    def _s3(cls, value: str | Parameter | Join | None) -> str | Parameter | Join | None:
         return _check_s3(value) if isinstance(value, str) else value
 
     @property
     def container_path(self) -> str:
         """Where the job writes this output inside its container."""
         return self.local_path or f"/opt/ml/processing/output/{self.name}"
+
+
+class DeclaredOutputs(dict[str, ProcessingOutput]):
+    """The outputs of a stamped config: asking for one it does not declare says which exist."""
+
+    def __init__(self, step: str, outputs: dict[str, ProcessingOutput]) -> None:
+        super().__init__(outputs)
+        self.step = step
+
+    def __missing__(self, name: str) -> ProcessingOutput:
+        close = difflib.get_close_matches(name, list(self), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        declared = ", ".join(self) or "none"
+        raise DeclarationError(
+            f"{self.step}.outputs[{name!r}]: step {self.step!r} declares no output "
+            f"{name!r}{hint} (declared: {declared})"
+        )
 
 
 class ProcessingInput(_Config):
@@ -124,7 +144,7 @@ class Processing(_Config):
         for name, spec in value.items():
             if spec is None:
                 spec = ProcessingOutput()
-            elif isinstance(spec, (str, Parameter)):
+            elif isinstance(spec, (str, Parameter, Join)):
                 spec = ProcessingOutput(destination=spec)
             elif isinstance(spec, dict):
                 spec = ProcessingOutput(**spec)
@@ -136,7 +156,8 @@ class Processing(_Config):
     def stamped(self, step_name: str) -> Processing:
         """This config as returned by the step ``step_name``."""
         outputs = {k: v.model_copy(update={"step": step_name}) for k, v in self.outputs.items()}
-        return self.model_copy(update={"step_name": step_name, "outputs": outputs})
+        declared = DeclaredOutputs(step_name, outputs)
+        return self.model_copy(update={"step_name": step_name, "outputs": declared})
 
 
 class Training(_Config):
@@ -150,7 +171,7 @@ class Training(_Config):
     source_dir: str | None = None
     inputs: dict[str, InputSource | TrainingInput] = {}
     hyperparameters: dict[str, HyperparameterValue] = {}
-    output_path: str | Parameter | None = None
+    output_path: str | Parameter | Join | None = None
     metric_definitions: dict[str, str] = {}
     step_name: str | None = Field(default=None, exclude=True)
 
@@ -163,7 +184,7 @@ class Training(_Config):
 
     @field_validator("output_path")
     @classmethod
-    def _output_path(cls, value: str | Parameter | None) -> str | Parameter | None:
+    def _output_path(cls, value: str | Parameter | Join | None) -> str | Parameter | Join | None:
         return _check_s3(value) if isinstance(value, str) else value
 
     @field_validator("metric_definitions")

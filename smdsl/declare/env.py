@@ -17,12 +17,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from smdsl.declare.durations import to_seconds
 from smdsl.declare.options import INSTANCE_TYPE
-from smdsl.errors import EnvConfigError, display_path
+from smdsl.errors import EnvConfigError, Problem, display_path
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -41,8 +41,8 @@ class StepOverride(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     instance_type: str | None = None
-    instance_count: int | None = None
-    volume_size_gb: int | None = None
+    instance_count: int | None = Field(default=None, ge=1)
+    volume_size_gb: int | None = Field(default=None, ge=1, le=16384)
     max_runtime: int | None = None
     environment: dict[str, str] = {}
 
@@ -190,15 +190,29 @@ def _build(env_file: EnvFile, name: str, profile: dict[str, Any]) -> Env:
     try:
         return Env(**values)
     except ValidationError as exc:
-        lines = []
-        for error in exc.errors():
-            loc = ".".join(str(p) for p in error["loc"])
-            message = str(error.get("ctx", {}).get("error", error["msg"]))
-            if error["type"] == "extra_forbidden":
-                message = "unknown field"
-            env_var = "SMDSL_" + "__".join(str(p) for p in error["loc"]).upper()
-            lines.append(f"{env_file.describe(name)} {loc}: {message} (or set by {env_var})")
-        raise EnvConfigError("\n".join(lines)) from None
+        where = env_file.describe(name)
+        lines = [f"{where} {_describe_field_error(error)}" for error in exc.errors()]
+        if len(lines) == 1:
+            raise EnvConfigError(lines[0]) from None
+        raise EnvConfigError(
+            f"{where}: {len(lines)} invalid fields", [Problem(line) for line in lines]
+        ) from None
+
+
+_STEP_FIELDS = set(StepOverride.model_fields)
+
+
+def _describe_field_error(error: Any) -> str:
+    loc = ".".join(str(p) for p in error["loc"])
+    if error["type"] == "extra_forbidden":
+        hint = ""
+        if str(error["loc"][-1]) in _STEP_FIELDS and len(error["loc"]) == 1:
+            hint = "; per-step settings go in a [...steps.STEP] table"
+        known = ", ".join(Env.model_fields)
+        return f"{loc}: unknown field (known: {known}){hint}"
+    message = str(error.get("ctx", {}).get("error", error["msg"]))
+    env_var = "SMDSL_" + "__".join(str(p) for p in error["loc"]).upper()
+    return f"{loc}: {message} (set in the file, or by {env_var})"
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -140,6 +140,6 @@ class StepOptions(BaseModel):
                 data["environment"] = {**self.environment, **value}
             elif value is not None:
                 data[key] = value
-        data["instance_type"] = override.get("instance_type") or self.instance_type
-        data["instance_count"] = override.get("instance_count") or self.instance_count
+        for key in ("instance_type", "instance_count"):  # keep Parameter objects as they are
+            data[key] = override[key] if override.get(key) is not None else getattr(self, key)
         return StepOptions(**data)

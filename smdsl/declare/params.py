@@ -58,7 +58,7 @@ class Parameter(BaseModel):
         raise TypeError(
             f"pipeline parameter {self.name!r} has no value until the pipeline runs, so it "
             "cannot be formatted into a string; pass the parameter itself where a value is "
-            "expected, or build the string with smdsl.join()"
+            "expected, or build the string with smdsl.join(), e.g. join(prefix, 'train', on='/')"
         )
 
     def __format__(self, spec: str) -> str:

@@ -20,7 +20,7 @@ import networkx as nx
 from pydantic import ValidationError
 
 from smdsl.declare.configs import Processing, StepConfig, Training, parameters, references
-from smdsl.declare.env import Env
+from smdsl.declare.env import Env, find_env_file
 from smdsl.declare.options import StepOptions
 from smdsl.declare.params import Parameter
 from smdsl.declare.refs import ModelArtifactsRef, OutputRef
@@ -163,23 +163,34 @@ class _Builder:
             self.dag.add_node(name)
 
     def resolve_options(self) -> dict[str, StepOptions]:
-        resolved: dict[str, StepOptions] = {}
-        for name in self.env.steps:
-            if name not in self.steps:
+        """Each step's options with the env's overrides applied.
+
+        Environment variables reach pydantic-settings lower-cased, so an override matches its
+        step case-insensitively when no step has exactly its name; an exact match (from the
+        profile file) is applied first and a case-folded one (from the environment) on top.
+        """
+        folded = {name.lower(): name for name in self.steps}
+        overrides: dict[str, list[dict[str, Any]]] = {}
+        where = find_env_file(self.module.path).describe(self.env.name)
+        for key in sorted(self.env.steps, key=lambda k: k not in self.steps):
+            target = key if key in self.steps else folded.get(key.lower())
+            if target is None:
                 self.problem(
-                    f"environment {self.env.name!r} overrides unknown step {name!r}"
-                    f"{_did_you_mean(name, self.steps)}"
+                    f"{where}: steps.{key} overrides unknown step {key!r}"
+                    f"{_did_you_mean(key, self.steps)}"
                 )
+                continue
+            overrides.setdefault(target, []).append(
+                self.env.steps[key].model_dump(exclude_none=True, exclude_defaults=True)
+            )
+        resolved: dict[str, StepOptions] = {}
         for name, step in self.steps.items():
             options: StepOptions = step.spec.options
-            override = self.env.steps.get(name)
-            if override is not None:
+            for override in overrides.get(name, []):
                 try:
-                    options = options.merged(override.model_dump(exclude_none=True))
+                    options = options.merged(override)
                 except ValidationError as exc:
-                    self.problem(
-                        f"environment {self.env.name!r} override: {_describe_validation(exc)}", step
-                    )
+                    self.problem(f"{where}: steps.{name}: {_describe_validation(exc)}", step)
             resolved[name] = options
         return resolved
 

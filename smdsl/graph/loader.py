@@ -59,6 +59,7 @@ def _execute(path: Path) -> ModuleType:
     sys.modules[name] = module
     folder = str(path.parent)
     sys.path.insert(0, folder)
+    before = set(sys.modules)
     try:
         spec.loader.exec_module(module)
     except SyntaxError as exc:
@@ -80,7 +81,20 @@ def _execute(path: Path) -> ModuleType:
     finally:
         if folder in sys.path:
             sys.path.remove(folder)
+        _forget_local_modules(before, path.parent)
     return module
+
+
+def _forget_local_modules(before: set[str], folder: Path) -> None:
+    """Drop helper modules this load imported from the pipeline's own folder.
+
+    They stay alive through the pipeline module's references, but the next pipeline that
+    imports a helper of the same name (``common.py`` beside another pipeline) gets its own.
+    """
+    for name in set(sys.modules) - before:
+        file = getattr(sys.modules[name], "__file__", None)
+        if file and Path(file).resolve().is_relative_to(folder):
+            del sys.modules[name]
 
 
 def _steps(module: ModuleType) -> tuple[StepFunction[Any], ...]:

@@ -1,0 +1,30 @@
+"""Values computed when the pipeline runs, built from parameters and step references."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from smdsl.declare.params import Parameter
+from smdsl.declare.refs import ModelArtifactsRef, OutputRef
+
+JoinPart = str | int | float | bool | Parameter | OutputRef | ModelArtifactsRef
+
+
+class Join(BaseModel):
+    """Strings, numbers, parameters and step outputs joined into one string at run time."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    values: tuple[JoinPart, ...]
+    on: str = ""
+
+
+def join(*values: JoinPart, on: str = "") -> Join:
+    """Join ``values`` with ``on`` when the pipeline runs: the f-string of pipeline values.
+
+    Example::
+
+        input_uri = param("InputUri", default="s3://my-bucket/raw")
+        path = join(input_uri, "2024", on="/")   # s3://my-bucket/raw/2024 by default
+    """
+    return Join(values=values, on=on)
