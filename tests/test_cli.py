@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
 from aws_server import RecordingMotoServer
+from click.testing import CliRunner
 from conftest import QUICKSTART, ROOT, aws_env, clean_env, run_cli
+
 from smdsl.cli import main
 
 COMMANDS = ["validate", "graph", "definition", "deploy"]
@@ -41,8 +41,12 @@ def test_validate_and_graph_do_not_import_the_sagemaker_sdk(command: str) -> Non
         "print('SDK MODULES:', heavy)\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=clean_env(),
-        cwd=ROOT, timeout=120,
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        cwd=ROOT,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert "SDK MODULES: []" in result.stdout
@@ -58,8 +62,10 @@ def test_validate_reports_ok_with_counts() -> None:
     ("args", "expected"),
     [
         (["validate", "no/such/pipeline.py"], "no/such/pipeline.py: no such file"),
-        (["definition", str(QUICKSTART / "pipeline.py"), "--env", "staging"],
-         "unknown environment 'staging'"),
+        (
+            ["definition", str(QUICKSTART / "pipeline.py"), "--env", "staging"],
+            "unknown environment 'staging'",
+        ),
         (["graph", str(QUICKSTART / "smdsl.toml")], "a pipeline file is a Python file"),
     ],
 )
@@ -78,8 +84,13 @@ def test_unknown_env_lists_the_defined_ones() -> None:
 
 def test_env_can_come_from_smdsl_env(tmp_path: Path) -> None:
     out = tmp_path / "d.json"
-    result = run_cli("definition", str(QUICKSTART / "pipeline.py"), "-o", str(out),
-                     env=clean_env(SMDSL_ENV="prod", AWS_EC2_METADATA_DISABLED="true"))
+    result = run_cli(
+        "definition",
+        str(QUICKSTART / "pipeline.py"),
+        "-o",
+        str(out),
+        env=clean_env(SMDSL_ENV="prod", AWS_EC2_METADATA_DISABLED="true"),
+    )
     assert result.returncode == 0, result.stderr
     assert "quickstart-prod" in out.read_text()
 

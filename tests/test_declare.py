@@ -159,8 +159,13 @@ def test_decorator_checks_the_container_choice(
 
 def test_declaration_error_names_the_step_given_by_name_argument() -> None:
     with pytest.raises(DeclarationError, match=r"^step 'prep-data': instance_count: "):
-        declare("processing", instance_type="ml.m5.xlarge", framework="sklearn",
-                instance_count=-1, name="prep-data")
+        declare(
+            "processing",
+            instance_type="ml.m5.xlarge",
+            framework="sklearn",
+            instance_count=-1,
+            name="prep-data",
+        )
 
 
 def test_declaration_error_reports_every_bad_field_at_once() -> None:
@@ -190,8 +195,7 @@ def test_declaration_error_is_a_value_error_and_an_smdsl_error() -> None:
     ],
 )
 def test_max_runtime_is_normalised_to_seconds(value: Any, seconds: int) -> None:
-    step = declare("training", instance_type="ml.m5.xlarge", framework="xgboost",
-                   max_runtime=value)
+    step = declare("training", instance_type="ml.m5.xlarge", framework="xgboost", max_runtime=value)
     assert step.spec.options.max_runtime == seconds
 
 
@@ -205,8 +209,9 @@ def test_max_runtime_defaults_to_one_day_for_training_and_none_for_processing() 
 def test_known_framework_gets_its_default_version() -> None:
     sklearn = declare("processing", instance_type="ml.m5.xlarge", framework="sklearn")
     xgboost = declare("training", instance_type="ml.m5.xlarge", framework="xgboost")
-    pinned = declare("training", instance_type="ml.m5.xlarge", framework="xgboost",
-                     framework_version="1.5-1")
+    pinned = declare(
+        "training", instance_type="ml.m5.xlarge", framework="xgboost", framework_version="1.5-1"
+    )
     assert sklearn.spec.options.framework_version == "1.2-1"
     assert xgboost.spec.options.framework_version == "1.7-1"
     assert pinned.spec.options.framework_version == "1.5-1"
@@ -215,16 +220,26 @@ def test_known_framework_gets_its_default_version() -> None:
 def test_parameters_are_accepted_for_instance_type_and_count() -> None:
     instance = param("InstanceType", default="ml.m5.xlarge")
     count = param("InstanceCount", default=2)
-    step = declare("training", instance_type=instance, instance_count=count,
-                   framework="pytorch", framework_version="2.1", py_version="py310")
+    step = declare(
+        "training",
+        instance_type=instance,
+        instance_count=count,
+        framework="pytorch",
+        framework_version="2.1",
+        py_version="py310",
+    )
     assert step.spec.options.instance_type is instance
     assert step.spec.options.instance_count is count
 
 
 def test_float_parameter_is_rejected_as_instance_count() -> None:
     with pytest.raises(DeclarationError, match="instance_count needs Integer"):
-        declare("processing", instance_type="ml.m5.xlarge", framework="sklearn",
-                instance_count=param("Count", default=1.5))
+        declare(
+            "processing",
+            instance_type="ml.m5.xlarge",
+            framework="sklearn",
+            instance_count=param("Count", default=1.5),
+        )
 
 
 def test_spec_records_name_kind_location_and_parameters() -> None:
@@ -244,14 +259,14 @@ def test_spec_records_name_kind_location_and_parameters() -> None:
 
 
 def test_depends_on_accepts_step_functions_and_names() -> None:
-    first = declare("processing", instance_type="ml.m5.xlarge", framework="sklearn",
-                    name="first")
-    one = declare("processing", instance_type="ml.m5.xlarge", framework="sklearn",
-                  depends_on=first)
-    many = declare("processing", instance_type="ml.m5.xlarge", framework="sklearn",
-                   depends_on=[first, "other"])
-    named = declare("processing", instance_type="ml.m5.xlarge", framework="sklearn",
-                    depends_on="first")
+    first = declare("processing", instance_type="ml.m5.xlarge", framework="sklearn", name="first")
+    one = declare("processing", instance_type="ml.m5.xlarge", framework="sklearn", depends_on=first)
+    many = declare(
+        "processing", instance_type="ml.m5.xlarge", framework="sklearn", depends_on=[first, "other"]
+    )
+    named = declare(
+        "processing", instance_type="ml.m5.xlarge", framework="sklearn", depends_on="first"
+    )
     assert one.spec.options.depends_on == ("first",)
     assert many.spec.options.depends_on == ("first", "other")
     assert named.spec.options.depends_on == ("first",)
@@ -611,7 +626,11 @@ def test_declaring_and_calling_steps_never_imports_the_sagemaker_sdk() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMDSL_")}
     result = subprocess.run(
         [sys.executable, "-c", script],
-        capture_output=True, text=True, timeout=60, check=False, env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "SDK: []"

@@ -74,7 +74,9 @@ def build(path: Path, env: str | None) -> PipelineGraph:
 
 
 def test_profile_from_pyproject(tmp_path: Path) -> None:
-    write(tmp_path / "pyproject.toml", f"""
+    write(
+        tmp_path / "pyproject.toml",
+        f"""
         [project]
         name = "demo"
 
@@ -88,7 +90,8 @@ def test_profile_from_pyproject(tmp_path: Path) -> None:
         [tool.smdsl.envs.dev.steps.train]
         instance_type = "ml.c5.2xlarge"
         max_runtime = "90m"
-    """)
+    """,
+    )
     env = load_env(pipeline(tmp_path / "pipelines"), "dev")
     assert isinstance(env, Env)
     assert env.name == "dev"
@@ -100,18 +103,27 @@ def test_profile_from_pyproject(tmp_path: Path) -> None:
 
 
 def test_nearest_pyproject_with_smdsl_settings_wins(tmp_path: Path) -> None:
-    write(tmp_path / "pyproject.toml", """
+    write(
+        tmp_path / "pyproject.toml",
+        """
         [tool.smdsl.envs.dev]
         bucket = "outer-bucket"
-    """)
-    write(tmp_path / "project" / "pyproject.toml", """
+    """,
+    )
+    write(
+        tmp_path / "project" / "pyproject.toml",
+        """
         [tool.smdsl.envs.dev]
         bucket = "inner-bucket"
-    """)
-    write(tmp_path / "other" / "pyproject.toml", """
+    """,
+    )
+    write(
+        tmp_path / "other" / "pyproject.toml",
+        """
         [project]
         name = "no-smdsl-settings-here"
-    """)
+    """,
+    )
     inner = pipeline(tmp_path / "project" / "src" / "pipes")
     other = pipeline(tmp_path / "other")
     assert load_env(inner, "dev").bucket == "inner-bucket"
@@ -121,19 +133,25 @@ def test_nearest_pyproject_with_smdsl_settings_wins(tmp_path: Path) -> None:
 
 
 def test_smdsl_toml_beside_the_pipeline_takes_precedence(tmp_path: Path) -> None:
-    write(tmp_path / "pyproject.toml", """
+    write(
+        tmp_path / "pyproject.toml",
+        """
         [tool.smdsl.envs.dev]
         bucket = "from-pyproject"
         region = "us-east-1"
 
         [tool.smdsl.envs.staging]
         bucket = "staging-bucket"
-    """)
+    """,
+    )
     path = pipeline(tmp_path)
-    write(tmp_path / "smdsl.toml", """
+    write(
+        tmp_path / "smdsl.toml",
+        """
         [envs.dev]
         bucket = "from-smdsl-toml"
-    """)
+    """,
+    )
     env = load_env(path, "dev")
     assert env.bucket == "from-smdsl-toml"
     assert env.region is None  # the pyproject profile is not merged in
@@ -143,14 +161,20 @@ def test_smdsl_toml_beside_the_pipeline_takes_precedence(tmp_path: Path) -> None
 
 
 def test_smdsl_toml_only_counts_beside_the_pipeline(tmp_path: Path) -> None:
-    write(tmp_path / "smdsl.toml", """
+    write(
+        tmp_path / "smdsl.toml",
+        """
         [envs.dev]
         bucket = "parent-folder"
-    """)
-    write(tmp_path / "pyproject.toml", """
+    """,
+    )
+    write(
+        tmp_path / "pyproject.toml",
+        """
         [tool.smdsl.envs.dev]
         bucket = "from-pyproject"
-    """)
+    """,
+    )
     assert load_env(pipeline(tmp_path / "sub"), "dev").bucket == "from-pyproject"
 
 
@@ -273,12 +297,20 @@ def test_unknown_env_without_any_config_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("profile", "field", "fragment", "variable"),
     [
-        ("bad_role", "role_arn", "'arn:aws:iam::12345:role/TooShortAccount' is not an IAM role ARN",
-         "SMDSL_ROLE_ARN"),
+        (
+            "bad_role",
+            "role_arn",
+            "'arn:aws:iam::12345:role/TooShortAccount' is not an IAM role ARN",
+            "SMDSL_ROLE_ARN",
+        ),
         ("unknown_field", "instance_type", "unknown field", None),
         ("bad_bucket", "bucket", "'Not_A_Bucket' is not an S3 bucket name", "SMDSL_BUCKET"),
-        ("bad_step_field", "steps.clean.instance_type", "'m5.large' is not a SageMaker instance",
-         "SMDSL_STEPS__CLEAN__INSTANCE_TYPE"),
+        (
+            "bad_step_field",
+            "steps.clean.instance_type",
+            "'m5.large' is not a SageMaker instance",
+            "SMDSL_STEPS__CLEAN__INSTANCE_TYPE",
+        ),
         ("bad_step_field", "steps.clean.cpus", "unknown field", None),
     ],
 )
@@ -300,10 +332,13 @@ def test_invalid_profile_field_names_file_profile_and_field(
 
 
 def test_invalid_field_in_pyproject_names_pyproject_and_table(tmp_path: Path) -> None:
-    write(tmp_path / "pyproject.toml", """
+    write(
+        tmp_path / "pyproject.toml",
+        """
         [tool.smdsl.envs.prod]
         region = "Europe"
-    """)
+    """,
+    )
     with pytest.raises(EnvConfigError) as info:
         load_env(pipeline(tmp_path), "prod")
     assert info.value.render().startswith(
@@ -314,20 +349,28 @@ def test_invalid_field_in_pyproject_names_pyproject_and_table(tmp_path: Path) ->
 
 def test_invalid_toml_is_an_env_config_error(tmp_path: Path) -> None:
     path = pipeline(tmp_path)
-    write(tmp_path / "smdsl.toml", """
+    write(
+        tmp_path / "smdsl.toml",
+        """
         [envs.dev
         bucket = "x"
-    """)
+    """,
+    )
     with pytest.raises(EnvConfigError) as info:
         load_env(path, "dev")
-    assert info.value.render().startswith(f"{display_path(tmp_path / 'smdsl.toml')}: not valid TOML")
+    assert info.value.render().startswith(
+        f"{display_path(tmp_path / 'smdsl.toml')}: not valid TOML"
+    )
 
 
 def test_envs_that_are_not_tables(tmp_path: Path) -> None:
     path = pipeline(tmp_path)
-    write(tmp_path / "smdsl.toml", """
+    write(
+        tmp_path / "smdsl.toml",
+        """
         envs = ["dev", "prod"]
-    """)
+    """,
+    )
     with pytest.raises(EnvConfigError, match=r"envs must be tables, e\.g\. \[envs\.dev\]"):
         load_env(path, "dev")
 
@@ -369,10 +412,13 @@ def test_override_for_an_unknown_step_suggests_the_close_name() -> None:
 
 def test_an_invalid_step_override_names_the_file_and_field(tmp_path: Path) -> None:
     path = pipeline(tmp_path)
-    write(tmp_path / "smdsl.toml", """
+    write(
+        tmp_path / "smdsl.toml",
+        """
         [envs.dev.steps.train]
         volume_size_gb = 0
-    """)
+    """,
+    )
     with pytest.raises(EnvConfigError) as info:
         build(path, "dev")
     message = info.value.render()
@@ -383,10 +429,13 @@ def test_an_invalid_step_override_names_the_file_and_field(tmp_path: Path) -> No
 def test_override_with_instance_count_zero_is_rejected(tmp_path: Path) -> None:
     """instance_count = 0 in a profile is a mistake; it must not be silently dropped."""
     path = pipeline(tmp_path)
-    write(tmp_path / "smdsl.toml", """
+    write(
+        tmp_path / "smdsl.toml",
+        """
         [envs.dev.steps.preprocess]
         instance_count = 0
-    """)
+    """,
+    )
     with pytest.raises((EnvConfigError, GraphError)) as info:
         build(path, "dev")
     assert "instance_count" in info.value.render()

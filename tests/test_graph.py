@@ -104,7 +104,10 @@ def load_error(path: Path) -> PipelineLoadError:
 def test_unknown_step_in_a_parameter_suggests_the_close_name() -> None:
     path = INVALID / "unknown_param.py"
     problem = assert_reported(
-        graph_error(path), path, "train", "train",
+        graph_error(path),
+        path,
+        "train",
+        "train",
         "parameter 'preprocesss' does not name a step (did you mean 'preprocess'?)",
     )
     assert problem.field == "preprocesss"
@@ -113,7 +116,10 @@ def test_unknown_step_in_a_parameter_suggests_the_close_name() -> None:
 def test_unknown_step_in_depends_on_suggests_the_close_name() -> None:
     path = INVALID / "unknown_depends_on.py"
     problem = assert_reported(
-        graph_error(path), path, "report", "report",
+        graph_error(path),
+        path,
+        "report",
+        "report",
         "depends_on names unknown step 'trian' (did you mean 'train'?)",
     )
     assert problem.field == "depends_on"
@@ -136,7 +142,10 @@ def test_duplicate_step_names_point_at_both_declarations(fixture: str, step: str
     error = graph_error(path)
     assert len(error.problems) == 1
     assert_reported(
-        error, path, "second", step,
+        error,
+        path,
+        "second",
+        step,
         f"duplicate step name {step!r}, first declared at {where(path, 'first')}",
     )
 
@@ -144,7 +153,10 @@ def test_duplicate_step_names_point_at_both_declarations(fixture: str, step: str
 def test_step_name_that_sagemaker_rejects() -> None:
     path = INVALID / "bad_step_name.py"
     problem = assert_reported(
-        graph_error(path), path, "bad", "bad name!",
+        graph_error(path),
+        path,
+        "bad",
+        "bad name!",
         "step name 'bad name!' would be rejected by SageMaker",
     )
     assert problem.field == "name"
@@ -158,7 +170,10 @@ def test_parameter_names_that_sagemaker_rejects() -> None:
     assert str(module_level).startswith(f"{where(path, 'module')}: ")
     assert "parameter name 'bad threshold!' would be rejected by SageMaker" in str(module_level)
     problem = assert_reported(
-        error, path, "inner", "clean",
+        error,
+        path,
+        "inner",
+        "clean",
         "parameter name 'max/rows' would be rejected by SageMaker",
     )
     assert problem is inner
@@ -168,7 +183,10 @@ def test_parameter_names_that_sagemaker_rejects() -> None:
 def test_parameter_annotated_with_the_wrong_config_type() -> None:
     path = INVALID / "wrong_annotation.py"
     problem = assert_reported(
-        graph_error(path), path, "train", "train",
+        graph_error(path),
+        path,
+        "train",
+        "train",
         "parameter 'preprocess' is annotated Training but step 'preprocess' is a processing "
         "step returning Processing",
     )
@@ -193,7 +211,10 @@ def test_several_problems_are_reported_together() -> None:
 def test_reference_to_an_undeclared_output_through_the_step_function() -> None:
     path = INVALID / "undeclared_output.py"
     problem = assert_reported(
-        graph_error(path), path, "evaluate", "evaluate",
+        graph_error(path),
+        path,
+        "evaluate",
+        "evaluate",
         "preprocess.outputs['tset']: step 'preprocess' declares no output 'tset' "
         "(did you mean 'test'?) (declared: train, test)",
     )
@@ -217,11 +238,17 @@ def test_model_artifacts_of_a_processing_step() -> None:
     error = graph_error(path)
     assert len(error.problems) == 2
     assert_reported(
-        error, path, "attr", "retrain",
+        error,
+        path,
+        "attr",
+        "retrain",
         "raised AttributeError: step 'prep' is a processing step: no model",
     )
     problem = assert_reported(
-        error, path, "evaluate", "evaluate",
+        error,
+        path,
+        "evaluate",
+        "evaluate",
         "prep.model_artifacts: step 'prep' is a processing step and produces no model artifacts",
     )
     assert problem.field == "inputs['model']"
@@ -233,7 +260,10 @@ def test_missing_code_files_and_folders() -> None:
     assert len(error.problems) == 4
     code_dir = display_path(INVALID / "code")
     clean = assert_reported(
-        error, path, "script", "clean",
+        error,
+        path,
+        "script",
+        "clean",
         f"file 'code/does_not_exist.py' not found (looked for {code_dir}/does_not_exist.py)",
     )
     assert clean.field == "code"
@@ -266,7 +296,10 @@ def test_pydantic_error_in_a_step_function_names_the_field() -> None:
 def test_two_different_parameters_with_one_name() -> None:
     path = INVALID / "param_conflict.py"
     assert_reported(
-        graph_error(path), path, "conflict", "clean",
+        graph_error(path),
+        path,
+        "conflict",
+        "clean",
         "two different parameters are named 'Threshold': Float default 0.5 and String default "
         "'high'",
     )
@@ -420,7 +453,12 @@ def test_loading_two_files_keeps_their_steps_apart() -> None:
     order = load_pipeline(VALID / "order.py")
     assert {s.name for s in edges.steps} == {"preprocess", "train", "evaluate", "report"}
     assert {s.name for s in order.steps} == {
-        "first", "second", "third", "consume", "produce", "tail"
+        "first",
+        "second",
+        "third",
+        "consume",
+        "produce",
+        "tail",
     }
     assert [p.name for p in edges.parameters] == ["InputData"]
     assert order.parameters == ()
@@ -430,13 +468,15 @@ def test_loading_two_files_keeps_their_steps_apart() -> None:
 def _write_pipeline_with_helper(folder: Path, step: str) -> Path:
     (folder / "code").mkdir(parents=True)
     (folder / "code" / "run.py").write_text("print('run')\n")
-    (folder / "smdsl_fixture_shared_steps.py").write_text(textwrap.dedent(f"""
+    (folder / "smdsl_fixture_shared_steps.py").write_text(
+        textwrap.dedent(f"""
         from smdsl import Processing, processing_step
 
         @processing_step(instance_type="ml.t3.medium", framework="sklearn")
         def {step}() -> Processing:
             return Processing(code="code/run.py")
-        """))
+        """)
+    )
     pipeline = folder / "pipeline.py"
     pipeline.write_text("from smdsl_fixture_shared_steps import *  # noqa: F403\n")
     return pipeline
@@ -480,7 +520,11 @@ def test_building_a_graph_never_imports_the_sagemaker_sdk() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMDSL_")}
     result = subprocess.run(
         [sys.executable, "-c", script],
-        capture_output=True, text=True, timeout=60, check=False, env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "SDK: []"
@@ -589,8 +633,9 @@ def test_graph_dot_has_every_edge(cli: CliRunner) -> None:
     assert result.exit_code == 0, result.output
     assert result.output.startswith('digraph "edges" {')
     assert result.output.rstrip().endswith("}")
-    edges = set(re.findall(r'^\s+"([^"]+)" -> "([^"]+)"( \[style=dashed\])?;$',
-                           result.output, flags=re.M))
+    edges = set(
+        re.findall(r'^\s+"([^"]+)" -> "([^"]+)"( \[style=dashed\])?;$', result.output, flags=re.M)
+    )
     assert edges == {
         ("preprocess", "train", ""),
         ("preprocess", "evaluate", ""),

@@ -152,7 +152,9 @@ class _Compiler:
         if isinstance(value, Join):
             from sagemaker.core.workflow.functions import Join as SdkJoin
 
-            parts = [self.value(v, as_string=not isinstance(v, (str, Parameter))) for v in value.values]
+            parts = [
+                self.value(v, as_string=not isinstance(v, (str, Parameter))) for v in value.values
+            ]
             return SdkJoin(on=value.on, values=parts)
         if as_string and not isinstance(value, str):
             return json.dumps(value)
