@@ -120,7 +120,7 @@ def test_unknown_step_in_depends_on_suggests_the_close_name() -> None:
         path,
         "report",
         "report",
-        "depends_on names unknown step 'trian' (did you mean 'train'?)",
+        "unknown step 'trian' (did you mean 'train'?)",
     )
     assert problem.field == "depends_on"
 

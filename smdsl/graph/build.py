@@ -130,8 +130,8 @@ class _Builder:
             )
         options = self.resolve_options()
         env_params = self.add_declared_edges()
-        self.check_cycles()
-        self.fail_if_problems()
+        if self.check_cycles():
+            self.fail_if_problems()  # no order to call the steps in
         order = self.topological_order()
         configs = self.call_steps(order, env_params)
         self.add_reference_edges(configs)
@@ -236,7 +236,7 @@ class _Builder:
             for dep in step.spec.options.depends_on:
                 if dep not in self.steps:
                     self.problem(
-                        f"depends_on names unknown step {dep!r}{_did_you_mean(dep, self.steps)}",
+                        f"unknown step {dep!r}{_did_you_mean(dep, self.steps)}",
                         step,
                         "depends_on",
                     )
@@ -297,7 +297,8 @@ class _Builder:
                 path,
             )
 
-    def check_cycles(self) -> None:
+    def check_cycles(self) -> bool:
+        """Report each cycle as its path; True if there was one."""
         cycles: list[list[str]] = list(nx.simple_cycles(self.dag))
         for cycle in sorted(cycles, key=sorted):
             start = min(cycle, key=lambda n: self.index.get(n, 0))
@@ -305,6 +306,7 @@ class _Builder:
             ordered = cycle[at:] + cycle[:at] + [start]
             path = " -> ".join(ordered)
             self.problem(f"cycle: {path}", self.steps[start])
+        return bool(cycles)
 
     def topological_order(self) -> list[str]:
         return list(nx.lexicographical_topological_sort(self.dag, key=self.index.__getitem__))
@@ -326,6 +328,8 @@ class _Builder:
                     if pname not in configs:
                         ready = False  # its upstream failed; that problem is reported already
                     kwargs[pname] = configs.get(pname)
+                elif not _signature(step).get(pname, False):
+                    ready = False  # names no step: reported already
             if not ready:
                 continue
             try:
