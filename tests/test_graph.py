@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from smdsl import Env
 from smdsl.cli import main
 from smdsl.declare.env import load_env
 from smdsl.declare.steps import MODULE_STEPS
@@ -651,3 +652,34 @@ def test_graph_of_a_broken_pipeline_fails_cleanly(cli: CliRunner) -> None:
     assert "cycle: a -> b -> a" in result.output
     assert "flowchart" not in result.output
     assert "Traceback" not in result.output
+
+
+def test_an_instance_type_sagemaker_does_not_offer_is_caught_with_a_suggestion(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "p.py").write_text("print(1)\n")
+    pipeline = tmp_path / "pipeline.py"
+    pipeline.write_text(
+        "from smdsl import Processing, Training, param, processing_step, training_step\n"
+        "\n"
+        "size = param('Size', default='ml.c5.hugeish')\n"
+        "\n"
+        "@processing_step(instance_type='ml.m5.huge', framework='sklearn')\n"
+        "def prep() -> Processing:\n"
+        "    return Processing(code='p.py')\n"
+        "\n"
+        "@training_step(instance_type=size, framework='sklearn')\n"
+        "def fit() -> Training:\n"
+        "    return Training(entry_point='p.py')\n"
+    )
+    with pytest.raises(GraphError) as info:
+        build_graph(load_pipeline(pipeline), Env())
+    problems = {p.step: p for p in info.value.problems}
+    assert set(problems) == {"prep", "fit"}
+    assert problems["prep"].field == "instance_type"
+    assert problems["prep"].location is not None and problems["prep"].location.line == 5
+    assert "'ml.m5.huge' is not a processing instance type SageMaker offers" in str(
+        problems["prep"]
+    )
+    assert "(did you mean 'ml.m5." in str(problems["prep"])
+    assert "'ml.c5.hugeish' is not a training instance type" in str(problems["fit"])

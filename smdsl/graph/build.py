@@ -26,6 +26,7 @@ from smdsl.declare.params import Parameter
 from smdsl.declare.refs import ModelArtifactsRef, OutputRef
 from smdsl.declare.steps import CONFIG_TYPES, StepFunction
 from smdsl.errors import GraphError, Problem, SmdslError, SourceLocation, display_path
+from smdsl.graph.instances import instance_types
 from smdsl.graph.loader import PipelineModule
 from smdsl.graph.tracebacks import user_location
 
@@ -136,6 +137,7 @@ class _Builder:
         configs = self.call_steps(order, env_params)
         self.add_reference_edges(configs)
         params = self.collect_parameters(configs)
+        self.check_instance_types(options)
         self.check_cycles()
         self.fail_if_problems()
         order = self.topological_order()
@@ -395,6 +397,20 @@ class _Builder:
                     f"{kind} {relative!r} not found (looked for {display_path(target)})",
                     step,
                     field_name,
+                )
+
+    def check_instance_types(self, options: dict[str, StepOptions]) -> None:
+        for name, step in self.steps.items():
+            value = options[name].instance_type
+            if isinstance(value, Parameter):
+                value = value.default if isinstance(value.default, str) else None
+            known = instance_types(step.spec.kind)
+            if value is not None and value not in known:
+                self.problem(
+                    f"{value!r} is not a {step.spec.kind} instance type SageMaker offers"
+                    f"{_did_you_mean(value, known)}",
+                    step,
+                    "instance_type",
                 )
 
     def collect_parameters(self, configs: dict[str, StepConfig]) -> list[Parameter]:
