@@ -16,7 +16,6 @@ import os
 import re
 import sys
 import tempfile
-import textwrap
 import time
 import warnings
 from pathlib import Path
@@ -90,38 +89,84 @@ def hand_written_definition(steps: int) -> str:
     for i in range(steps):
         source: Any = (
             built[-1].properties.ProcessingOutputConfig.Outputs["out"].S3Output.S3Uri
-            if built else "s3://b-1/raw/"
+            if built
+            else "s3://b-1/raw/"
         )
-        out = Join(on="/", values=[f"s3://{BUCKET}", "bench",
-                                   ExecutionVariables.PIPELINE_EXECUTION_ID, f"step{i}", "out"])
+        out = Join(
+            on="/",
+            values=[
+                f"s3://{BUCKET}",
+                "bench",
+                ExecutionVariables.PIPELINE_EXECUTION_ID,
+                f"step{i}",
+                "out",
+            ],
+        )
         processor = ScriptProcessor(
-            role=ROLE, image_uri=sklearn, command=["python3"], instance_type="ml.m5.xlarge",
-            instance_count=1, base_job_name=f"step{i}", sagemaker_session=session,
+            role=ROLE,
+            image_uri=sklearn,
+            command=["python3"],
+            instance_type="ml.m5.xlarge",
+            instance_count=1,
+            base_job_name=f"step{i}",
+            sagemaker_session=session,
         )
-        built.append(ProcessingStep(name=f"step{i}", step_args=processor.run(
-            code=f"s3://{BUCKET}/code/HASH/step.py",
-            inputs=[ProcessingInput(input_name="data", s3_input=ProcessingS3Input(
-                s3_uri=source, local_path="/opt/ml/processing/input/data",
-                s3_data_type="S3Prefix", s3_input_mode="File"))],
-            outputs=[ProcessingOutput(output_name="out", s3_output=ProcessingS3Output(
-                s3_uri=out, local_path="/opt/ml/processing/output/out",
-                s3_upload_mode="EndOfJob"))],
-        )))
+        built.append(
+            ProcessingStep(
+                name=f"step{i}",
+                step_args=processor.run(
+                    code=f"s3://{BUCKET}/code/HASH/step.py",
+                    inputs=[
+                        ProcessingInput(
+                            input_name="data",
+                            s3_input=ProcessingS3Input(
+                                s3_uri=source,
+                                local_path="/opt/ml/processing/input/data",
+                                s3_data_type="S3Prefix",
+                                s3_input_mode="File",
+                            ),
+                        )
+                    ],
+                    outputs=[
+                        ProcessingOutput(
+                            output_name="out",
+                            s3_output=ProcessingS3Output(
+                                s3_uri=out,
+                                local_path="/opt/ml/processing/output/out",
+                                s3_upload_mode="EndOfJob",
+                            ),
+                        )
+                    ],
+                ),
+            )
+        )
     trainer = ModelTrainer(
-        training_image=image_uris.retrieve("xgboost", REGION, "1.7-1",
-                                           instance_type="ml.m5.xlarge", image_scope="training"),
-        role=ROLE, base_job_name="train", sagemaker_session=session,
+        training_image=image_uris.retrieve(
+            "xgboost", REGION, "1.7-1", instance_type="ml.m5.xlarge", image_scope="training"
+        ),
+        role=ROLE,
+        base_job_name="train",
+        sagemaker_session=session,
         compute=Compute(instance_type="ml.m5.xlarge", instance_count=1, volume_size_in_gb=30),
         stopping_condition=StoppingCondition(max_runtime_in_seconds=86400),
-        output_data_config=OutputDataConfig(s3_output_path=f"s3://{BUCKET}/bench/train",
-                                            compression_type="GZIP"),
-        hyperparameters={"sagemaker_program": "train.py",
-                         "sagemaker_submit_directory": f"s3://{BUCKET}/code/HASH/sourcedir.tar.gz",
-                         "sagemaker_region": REGION},
+        output_data_config=OutputDataConfig(
+            s3_output_path=f"s3://{BUCKET}/bench/train", compression_type="GZIP"
+        ),
+        hyperparameters={
+            "sagemaker_program": "train.py",
+            "sagemaker_submit_directory": f"s3://{BUCKET}/code/HASH/sourcedir.tar.gz",
+            "sagemaker_region": REGION,
+        },
     )
     last = built[-1].properties.ProcessingOutputConfig.Outputs["out"].S3Output.S3Uri
-    built.append(TrainingStep(name="train", step_args=trainer.train(
-        input_data_config=[InputData(channel_name="train", data_source=last)])))
+    built.append(
+        TrainingStep(
+            name="train",
+            step_args=trainer.train(
+                input_data_config=[InputData(channel_name="train", data_source=last)]
+            ),
+        )
+    )
     return str(Pipeline(name="bench", steps=built, sagemaker_session=session).definition())
 
 
@@ -135,11 +180,14 @@ def main(sizes: list[int]) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         empty = Path(scratch) / "sdk-config.json"
         empty.write_text("{}")
-        os.environ.update({
-            "AWS_DEFAULT_REGION": REGION, "SAGEMAKER_VALIDATE_ROLE": "false",
-            "SAGEMAKER_USER_CONFIG_OVERRIDE": str(empty),
-            "SAGEMAKER_ADMIN_CONFIG_OVERRIDE": str(empty),
-        })
+        os.environ.update(
+            {
+                "AWS_DEFAULT_REGION": REGION,
+                "SAGEMAKER_VALIDATE_ROLE": "false",
+                "SAGEMAKER_USER_CONFIG_OVERRIDE": str(empty),
+                "SAGEMAKER_ADMIN_CONFIG_OVERRIDE": str(empty),
+            }
+        )
         import logging
 
         logging.disable(logging.WARNING)

@@ -11,13 +11,11 @@ from typing import Any, TypeVar
 import click
 
 from smdsl.declare.env import find_env_file, load_env
-from smdsl.errors import SmdslError, display_path
+from smdsl.errors import DeployError, SmdslError, display_path
 from smdsl.graph.build import PipelineGraph, build_graph
 from smdsl.graph.loader import load_pipeline
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-EXIT_AWS = 3
 
 
 class _Group(click.Group):
@@ -205,9 +203,8 @@ def deploy(file: Path, env_name: str, dry_run: bool, yes: bool) -> None:
         deployed = read_deployed(aws, compiled.name)
         uploads = missing_code(aws, compiled.bucket, compiled.code)
         state_unknown = None
-    except SmdslError as exc:
+    except DeployError as exc:
         if not dry_run:
-            exc.exit_code = EXIT_AWS
             raise
         deployed, uploads, state_unknown = None, list(compiled.code), str(exc)
     plan = make_plan(compiled, deployed, uploads)
@@ -219,11 +216,7 @@ def deploy(file: Path, env_name: str, dry_run: bool, yes: bool) -> None:
         if not sys.stdin.isatty():
             raise SmdslError("not deploying without confirmation: pass --yes")
         click.confirm("Deploy?", abort=True)
-    try:
-        apply_plan(aws, plan)
-    except SmdslError as exc:
-        exc.exit_code = EXIT_AWS
-        raise
+    apply_plan(aws, plan)
     verb = {"create": "created", "update": "updated", "tag": "retagged", "none": "checked"}
     click.secho(f"{verb[plan.action]} pipeline {compiled.name} in {compiled.region}", fg="green")
 

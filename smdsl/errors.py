@@ -90,3 +90,5 @@ class CompileError(SmdslError):
 
 class DeployError(SmdslError):
     """AWS refused a call, or the target account is not ready for the pipeline."""
+
+    exit_code = 3

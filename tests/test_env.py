@@ -371,7 +371,7 @@ def test_envs_that_are_not_tables(tmp_path: Path) -> None:
         envs = ["dev", "prod"]
     """,
     )
-    with pytest.raises(EnvConfigError, match=r"envs must be tables, e\.g\. \[envs\.dev\]"):
+    with pytest.raises(EnvConfigError, match=r"one table per profile, e\.g\. \[envs\.dev\]"):
         load_env(path, "dev")
 
 

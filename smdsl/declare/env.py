@@ -159,7 +159,8 @@ def find_env_file(pipeline_file: Path) -> EnvFile:
             tool = _read_toml(pyproject).get("tool", {}).get("smdsl")
             if tool is not None:
                 envs = tool.get("envs", {})
-                return EnvFile(pyproject, "tool.smdsl.envs", _profiles(envs, pyproject, "tool"))
+                table = "tool.smdsl.envs"
+                return EnvFile(pyproject, table, _profiles(envs, pyproject, table))
     return EnvFile(None, "tool.smdsl.envs")
 
 
@@ -225,11 +226,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def _profiles(envs: Any, path: Path, table: str) -> dict[str, dict[str, Any]]:
+    """The profile tables under ``table`` (``envs`` or ``tool.smdsl.envs``) of ``path``."""
     if not isinstance(envs, dict) or not all(isinstance(v, dict) for v in envs.values()):
         raise EnvConfigError(
-            f"{display_path(path)}: [{table}] envs must be tables, e.g. [{table}.dev]"
-            if table == "envs"
-            else f"{display_path(path)}: tool.smdsl.envs must hold tables, e.g. "
-            "[tool.smdsl.envs.dev]"
+            f"{display_path(path)}: {table} must hold one table per profile, e.g. [{table}.dev]"
         )
     return envs

@@ -19,6 +19,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import ValidationError
 
 from smdsl.declare.configs import Processing, Training
+from smdsl.declare.options import StepOptions
 from smdsl.declare.params import Parameter
 from smdsl.declare.refs import ModelArtifactsRef, OutputRef
 from smdsl.errors import DeclarationError, SourceLocation
@@ -40,7 +41,7 @@ class StepSpec:
 
     name: str
     kind: str
-    options: Any  # smdsl.declare.options.StepOptions; Any keeps this module import-light
+    options: StepOptions
     location: SourceLocation
     function_name: str
     parameters: tuple[str, ...]
@@ -103,8 +104,6 @@ class StepFunction(Generic[C]):
 def _decorator(
     kind: str, settings: dict[str, Any]
 ) -> Callable[[Callable[..., C]], StepFunction[C]]:
-    from smdsl.declare.options import StepOptions
-
     depends_on = settings.pop("depends_on", None) or ()
     if isinstance(depends_on, (str, StepFunction)):
         depends_on = (depends_on,)

@@ -401,11 +401,10 @@ class _Builder:
 
     def check_instance_types(self, options: dict[str, StepOptions]) -> None:
         for name, step in self.steps.items():
-            value = options[name].instance_type
-            if isinstance(value, Parameter):
-                value = value.default if isinstance(value.default, str) else None
+            declared = options[name].instance_type
+            value = declared if isinstance(declared, str) else declared.default
             known = instance_types(step.spec.kind)
-            if value is not None and value not in known:
+            if isinstance(value, str) and value not in known:
                 self.problem(
                     f"{value!r} is not a {step.spec.kind} instance type SageMaker offers"
                     f"{_did_you_mean(value, known)}",

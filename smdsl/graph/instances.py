@@ -12,7 +12,7 @@ import functools
 SHAPES = {"processing": "ProcessingInstanceType", "training": "TrainingInstanceType"}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def instance_types(kind: str) -> frozenset[str]:
     """Every instance type a ``kind`` ("processing" or "training") job accepts."""
     import botocore.session
