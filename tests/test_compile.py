@@ -231,3 +231,45 @@ def test_unknown_framework_version_names_the_step(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "line 3" in result.stderr and "'prep'" in result.stderr and "9.9-9" in result.stderr
+
+
+def test_join_builds_strings_from_parameters_and_step_outputs(tmp_path: Path) -> None:
+    (tmp_path / "p.py").write_text("print(1)\n")
+    (tmp_path / "smdsl.toml").write_text(
+        '[envs.dev]\nregion = "us-east-1"\nbucket = "b-1-2"\n'
+        'role_arn = "arn:aws:iam::123456789012:role/R"\n'
+    )
+    (tmp_path / "pipeline.py").write_text(
+        "from smdsl import Processing, join, param, processing_step\n"
+        "root = param('Root', default='s3://my-bucket/churn')\n"
+        "days = param('Days', default=3)\n"
+        "@processing_step(instance_type='ml.m5.large', framework='sklearn')\n"
+        "def first() -> Processing:\n"
+        "    return Processing(code='p.py', outputs={'out': join(root, 'out', on='/')})\n"
+        "@processing_step(instance_type='ml.m5.large', framework='sklearn')\n"
+        "def second() -> Processing:\n"
+        "    return Processing(code='p.py', arguments=[join('--days=', days)],\n"
+        "                      inputs={'data': join(first.outputs['out'], 'part', on='/')})\n"
+    )
+    module = load_pipeline(tmp_path / "pipeline.py")
+    graph = build_graph(module, load_env(module.path, "dev"))
+    assert graph.upstream("second") == ["first"]
+    definition = json.loads(compile_pipeline(graph).definition)
+    assert check_definition(definition) == []
+    second = steps_of(definition)["second"]["Arguments"]
+    assert second["AppSpecification"]["ContainerArguments"] == [
+        {"Std:Join": {"On": "", "Values": ["--days=", {"Get": "Parameters.Days"}]}}
+    ]
+    assert second["ProcessingInputs"][0]["S3Input"]["S3Uri"] == {
+        "Std:Join": {
+            "On": "/",
+            "Values": [
+                {"Get": "Steps.first.ProcessingOutputConfig.Outputs['out'].S3Output.S3Uri"},
+                "part",
+            ],
+        }
+    }
+    first = steps_of(definition)["first"]["Arguments"]["ProcessingOutputConfig"]["Outputs"][0]
+    assert first["S3Output"]["S3Uri"] == {
+        "Std:Join": {"On": "/", "Values": [{"Get": "Parameters.Root"}, "out"]}
+    }

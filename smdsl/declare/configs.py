@@ -72,28 +72,25 @@ class DeclaredOutputs(dict[str, ProcessingOutput]):
         )
 
 
-class ProcessingInput(_Config):
+class _Input(_Config):
+    source: InputSource
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _source(cls, value: Any) -> Any:
+        return _as_input_source(value)
+
+
+class ProcessingInput(_Input):
     """An input of a processing job with a chosen container path."""
 
-    source: InputSource
     local_path: str | None = None
 
-    @field_validator("source", mode="before")
-    @classmethod
-    def _source(cls, value: Any) -> Any:
-        return _as_input_source(value)
 
-
-class TrainingInput(_Config):
+class TrainingInput(_Input):
     """A training channel with options beyond its source."""
 
-    source: InputSource
     content_type: str | None = None
-
-    @field_validator("source", mode="before")
-    @classmethod
-    def _source(cls, value: Any) -> Any:
-        return _as_input_source(value)
 
 
 class Processing(_Config):
