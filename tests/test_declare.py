@@ -634,3 +634,14 @@ def test_declaring_and_calling_steps_never_imports_the_sagemaker_sdk() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "SDK: []"
+
+
+@pytest.mark.parametrize("decorator", [processing_step, training_step])
+def test_a_decorator_used_without_its_settings_says_how_to_call_it(decorator: Any) -> None:
+    def step() -> None:
+        return None
+
+    with pytest.raises(DeclarationError, match=r"needs its settings.*instance_type="):
+        decorator(step)
+    with pytest.raises(DeclarationError, match="at least the instance type"):
+        decorator(framework="sklearn")

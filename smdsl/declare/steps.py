@@ -145,8 +145,10 @@ def _describe(step: str, exc: ValidationError) -> str:
 
 
 def processing_step(
+    _function: Callable[..., Any] | None = None,
+    /,
     *,
-    instance_type: str | Parameter,
+    instance_type: str | Parameter | None = None,
     framework: str | None = None,
     framework_version: str | None = None,
     py_version: str | None = None,
@@ -169,12 +171,15 @@ def processing_step(
         def preprocess() -> Processing:
             return Processing(code="code/preprocess.py", outputs=["train", "test"])
     """
+    _check_called("processing", _function, instance_type)
     return _decorator("processing", _settings(locals(), command=tuple(command)))
 
 
 def training_step(
+    _function: Callable[..., Any] | None = None,
+    /,
     *,
-    instance_type: str | Parameter,
+    instance_type: str | Parameter | None = None,
     framework: str | None = None,
     framework_version: str | None = None,
     py_version: str | None = None,
@@ -197,10 +202,20 @@ def training_step(
             return Training(entry_point="code/train.py",
                             inputs={"train": preprocess.outputs["train"]})
     """
+    _check_called("training", _function, instance_type)
     return _decorator("training", _settings(locals()))
 
 
+def _check_called(kind: str, function: Any, instance_type: Any) -> None:
+    """Catch ``@processing_step`` written without its settings, or without an instance type."""
+    if function is not None or instance_type is None:
+        raise DeclarationError(
+            f"@{kind}_step needs its settings, at least the instance type: "
+            f'@{kind}_step(instance_type="ml.m5.xlarge", framework="sklearn")'
+        )
+
+
 def _settings(given: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    settings = {k: v for k, v in given.items() if v is not None}
+    settings = {k: v for k, v in given.items() if v is not None and not k.startswith("_")}
     settings.update(extra)
     return settings
