@@ -149,6 +149,9 @@ def test_options_and_parameters_reach_the_definition(source_dirs: dict[str, Any]
     assert fit_args["ResourceConfig"]["InstanceCount"] == {"Get": "Parameters.TrainingInstances"}
     assert fit_args["OutputDataConfig"]["S3OutputPath"] == "s3://some-bucket/models/"
     assert fit_args["HyperParameters"]["fit_intercept"] == "true"
+    assert fit_args["HyperParameters"]["normalise"] == {
+        "Std:Join": {"On": "", "Values": [{"Get": "Parameters.Normalise"}]}
+    }
     assert fit_args["HyperParameters"]["sagemaker_program"] == "pkg/fit.py"
     channel = fit_args["InputDataConfig"][0]
     assert channel["ContentType"] == "text/csv"
@@ -160,10 +163,11 @@ def test_options_and_parameters_reach_the_definition(source_dirs: dict[str, Any]
     assert evaluate["ProcessingInputs"][0]["S3Input"]["S3Uri"] == model
     assert evaluate["AppSpecification"]["ContainerArguments"][1] == model
     assert steps["audit"]["Arguments"]["AppSpecification"]["ImageUri"].endswith("/audit:1")
-    assert [p["Name"] for p in definition["Parameters"]] == [
-        "ProcessingInstance",
-        "Raw",
-        "TrainingInstances",
+    assert definition["Parameters"] == [
+        {"Name": "Normalise", "Type": "Boolean", "DefaultValue": False},
+        {"Name": "ProcessingInstance", "Type": "String", "DefaultValue": "ml.c5.xlarge"},
+        {"Name": "Raw", "Type": "String", "DefaultValue": "s3://some-bucket/raw/"},
+        {"Name": "TrainingInstances", "Type": "Integer", "DefaultValue": 2},
     ]
 
 
