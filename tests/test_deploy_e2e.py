@@ -213,3 +213,50 @@ def test_an_aws_refusal_is_one_line_with_the_operation(
     assert result.exit_code == 3
     assert "AWS refused CreatePipeline: AccessDeniedException: not allowed" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_removing_a_tag_from_the_profile_removes_it(
+    aws: RecordingMotoServer, quickstart_copy: Path
+) -> None:
+    _s3().create_bucket(Bucket=BUCKET)
+    _deploy(aws, quickstart_copy, "--yes")
+    config = quickstart_copy.parent / "smdsl.toml"
+    config.write_text(config.read_text().replace(', env = "dev" }', " }"))
+    aws.requests.clear()
+
+    out = _deploy(aws, quickstart_copy, "--yes")
+
+    assert "remove tag env" in out
+    assert [w.operation for w in aws.writes()] == ["SageMaker.DeleteTags"]
+    arn = _sagemaker().describe_pipeline(PipelineName=NAME)["PipelineArn"]
+    assert _sagemaker().list_tags(ResourceArn=arn)["Tags"] == [
+        {"Key": "team", "Value": "ml-platform"}
+    ]
+
+
+def test_a_definition_too_long_to_send_inline_goes_through_s3(
+    aws: RecordingMotoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lower the inline limit so the quickstart takes the S3 route, then redeploy unchanged."""
+    from click.testing import CliRunner
+
+    import smdsl.deploy.aws
+    from smdsl.cli import main
+
+    monkeypatch.setattr(smdsl.deploy.aws, "INLINE_LIMIT", 100)
+    _s3().create_bucket(Bucket=BUCKET)
+    args = ["deploy", str(QUICKSTART / "pipeline.py"), "--env", "dev", "--yes"]
+
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    keys = [o["Key"] for o in _s3().list_objects_v2(Bucket=BUCKET)["Contents"]]
+    [definition_key] = [k for k in keys if k.startswith("quickstart/definitions/quickstart-dev/")]
+    stored = _s3().get_object(Bucket=BUCKET, Key=definition_key)["Body"].read().decode()
+    compiled = run_cli("definition", str(QUICKSTART / "pipeline.py"), "--env", "dev", check=True)
+    assert stored == compiled.stdout
+
+    aws.requests.clear()
+    second = CliRunner().invoke(main, args)
+    assert second.exit_code == 0, second.output
+    assert "nothing changed" in second.output
+    assert aws.writes() == []
