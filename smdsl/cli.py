@@ -50,7 +50,8 @@ pipeline_file = click.argument(
 )
 
 
-def env_option(required: bool) -> Callable[[F], F]:
+def env_option(required: bool, without: str = "") -> Callable[[F], F]:
+    """The --env option; ``without`` says what happens when it is not given."""
     return click.option(
         "--env",
         "-e",
@@ -59,8 +60,7 @@ def env_option(required: bool) -> Callable[[F], F]:
         required=required,
         metavar="ENV",
         help="Environment profile from [tool.smdsl.envs.ENV] in pyproject.toml or [envs.ENV] "
-        "in smdsl.toml (default: $SMDSL_ENV)."
-        + ("" if required else " Without it, every profile defined is checked."),
+        f"in smdsl.toml (default: $SMDSL_ENV). {without}".rstrip(),
     )
 
 
@@ -85,7 +85,7 @@ def main() -> None:
 
 @main.command()
 @pipeline_file
-@env_option(required=False)
+@env_option(required=False, without="Without it, every profile defined is checked.")
 def validate(file: Path, env_name: str | None) -> None:
     """Check a pipeline file: steps, configs, references and the graph.
 
@@ -115,7 +115,7 @@ def validate(file: Path, env_name: str | None) -> None:
 
 @main.command()
 @pipeline_file
-@env_option(required=False)
+@env_option(required=False, without="Without it, no profile's overrides apply.")
 @click.option(
     "--format",
     "-f",
