@@ -7,7 +7,6 @@ step's name, which lets ``preprocess().outputs["train"]`` act as a reference to 
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -17,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from smdsl.declare.expressions import Join
 from smdsl.declare.params import Parameter
 from smdsl.declare.refs import ModelArtifactsRef, OutputRef, StepRef
-from smdsl.errors import DeclarationError
+from smdsl.errors import DeclarationError, did_you_mean
 
 _S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$")
 
@@ -63,12 +62,10 @@ class DeclaredOutputs(dict[str, ProcessingOutput]):
         self.step = step
 
     def __missing__(self, name: str) -> ProcessingOutput:
-        close = difflib.get_close_matches(name, list(self), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
         declared = ", ".join(self) or "none"
         raise DeclarationError(
             f"{self.step}.outputs[{name!r}]: step {self.step!r} declares no output "
-            f"{name!r}{hint} (declared: {declared})"
+            f"{name!r}{did_you_mean(name, self)} (declared: {declared})"
         )
 
 

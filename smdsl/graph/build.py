@@ -8,10 +8,8 @@ user's file and line.
 
 from __future__ import annotations
 
-import difflib
 import re
 import typing
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,13 +23,22 @@ from smdsl.declare.options import StepOptions
 from smdsl.declare.params import Parameter
 from smdsl.declare.refs import ModelArtifactsRef, OutputRef
 from smdsl.declare.steps import CONFIG_TYPES, StepFunction
-from smdsl.errors import GraphError, Problem, SmdslError, SourceLocation, display_path
-from smdsl.graph.instances import instance_types
+from smdsl.errors import (
+    GraphError,
+    Problem,
+    SmdslError,
+    SourceLocation,
+    did_you_mean,
+    display_path,
+)
+from smdsl.graph.checks import (
+    SAGEMAKER_NAME,
+    config_problems,
+    describe_validation,
+    instance_type_problem,
+)
 from smdsl.graph.loader import PipelineModule
 from smdsl.graph.tracebacks import user_location
-
-SAGEMAKER_NAME = re.compile(r"^[A-Za-z0-9\-_]{1,64}$")
-"""What SageMaker accepts as a step, parameter, input or output name."""
 
 
 @dataclass(frozen=True)
@@ -179,7 +186,7 @@ class _Builder:
             if target is None:
                 self.problem(
                     f"{where}: steps.{key} overrides unknown step {key!r}"
-                    f"{_did_you_mean(key, self.steps)}"
+                    f"{did_you_mean(key, self.steps)}"
                 )
                 continue
             overrides.setdefault(target, []).append(
@@ -192,7 +199,7 @@ class _Builder:
                 try:
                     options = options.merged(override)
                 except ValidationError as exc:
-                    self.problem(f"{where}: steps.{name}: {_describe_validation(exc)}", step)
+                    self.problem(f"{where}: steps.{name}: {describe_validation(exc)}", step)
             resolved[name] = options
         return resolved
 
@@ -219,7 +226,7 @@ class _Builder:
                         continue  # has a default: not an upstream step
                     self.problem(
                         f"parameter {pname!r} does not name a step"
-                        f"{_did_you_mean(pname, self.steps)}",
+                        f"{did_you_mean(pname, self.steps)}",
                         step,
                         pname,
                     )
@@ -238,7 +245,7 @@ class _Builder:
             for dep in step.spec.options.depends_on:
                 if dep not in self.steps:
                     self.problem(
-                        f"unknown step {dep!r}{_did_you_mean(dep, self.steps)}",
+                        f"unknown step {dep!r}{did_you_mean(dep, self.steps)}",
                         step,
                         "depends_on",
                     )
@@ -266,7 +273,7 @@ class _Builder:
         target = self.steps.get(ref.step)
         if target is None:
             self.problem(
-                f"refers to unknown step {ref.step!r}{_did_you_mean(ref.step, self.steps)}",
+                f"refers to unknown step {ref.step!r}{did_you_mean(ref.step, self.steps)}",
                 step,
                 path,
             )
@@ -294,7 +301,7 @@ class _Builder:
             declared = ", ".join(upstream.outputs) or "none"
             self.problem(
                 f"{ref}: step {ref.step!r} declares no output {ref.output!r}"
-                f"{_did_you_mean(ref.output, upstream.outputs)} (declared: {declared})",
+                f"{did_you_mean(ref.output, upstream.outputs)} (declared: {declared})",
                 step,
                 path,
             )
@@ -338,7 +345,7 @@ class _Builder:
                 configs[name] = step(**kwargs)
             except ValidationError as exc:
                 self.problem(
-                    _describe_validation(exc),
+                    describe_validation(exc),
                     step,
                     location=user_location(exc.__traceback__) or step.spec.location,
                 )
@@ -358,59 +365,14 @@ class _Builder:
 
     def check_config(self, step: StepFunction[Any], config: StepConfig) -> None:
         base = Path(step.spec.location.file).resolve().parent
-        if isinstance(config, Processing):
-            names: dict[str, list[str]] = {
-                "inputs": list(config.inputs),
-                "outputs": list(config.outputs),
-            }
-            for field_name, keys in names.items():
-                for key in keys:
-                    if not SAGEMAKER_NAME.match(key) or key == "code":
-                        self.problem(
-                            f"{field_name[:-1]} name {key!r} would be rejected: use 1-64 "
-                            "letters, digits, '-' or '_' ('code' is reserved)",
-                            step,
-                            f"{field_name}[{key!r}]",
-                        )
-            paths = [("code", config.code)] if config.code else [("source_dir", config.source_dir)]
-            if config.source_dir and config.entry_point:
-                paths.append(("entry_point", str(Path(config.source_dir) / config.entry_point)))
-        else:
-            for key in config.inputs:
-                if not re.match(r"^[A-Za-z0-9\.\-_]{1,64}$", key):
-                    self.problem(
-                        f"channel name {key!r} would be rejected: use 1-64 letters, "
-                        "digits, '.', '-' or '_'",
-                        step,
-                        f"inputs[{key!r}]",
-                    )
-            paths = [("source_dir", config.source_dir)] if config.source_dir else []
-            entry = Path(config.source_dir or ".") / config.entry_point
-            paths.append(("entry_point", str(entry)))
-        for field_name, relative in paths:
-            assert relative is not None
-            target = base / relative
-            wanted_dir = field_name == "source_dir"
-            if not (target.is_dir() if wanted_dir else target.is_file()):
-                kind = "folder" if wanted_dir else "file"
-                self.problem(
-                    f"{kind} {relative!r} not found (looked for {display_path(target)})",
-                    step,
-                    field_name,
-                )
+        for message, field_name in config_problems(config, base):
+            self.problem(message, step, field_name)
 
     def check_instance_types(self, options: dict[str, StepOptions]) -> None:
         for name, step in self.steps.items():
-            declared = options[name].instance_type
-            value = declared if isinstance(declared, str) else declared.default
-            known = instance_types(step.spec.kind)
-            if isinstance(value, str) and value not in known:
-                self.problem(
-                    f"{value!r} is not a {step.spec.kind} instance type SageMaker offers"
-                    f"{_did_you_mean(value, known)}",
-                    step,
-                    "instance_type",
-                )
+            message = instance_type_problem(step.spec.kind, options[name].instance_type)
+            if message:
+                self.problem(message, step, "instance_type")
 
     def collect_parameters(self, configs: dict[str, StepConfig]) -> list[Parameter]:
         found: dict[str, Parameter] = {}
@@ -464,19 +426,3 @@ def _signature(step: StepFunction[Any]) -> dict[str, bool]:
 
     params = inspect.signature(step.fn).parameters
     return {n: p.default is not inspect.Parameter.empty for n, p in params.items()}
-
-
-def _did_you_mean(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _describe_validation(exc: ValidationError) -> str:
-    parts = []
-    for error in exc.errors():
-        loc = ".".join(str(p) for p in error["loc"])
-        message = str(error.get("ctx", {}).get("error", error["msg"]))
-        if error["type"] == "extra_forbidden":
-            message = "unknown field"
-        parts.append(f"{loc}: {message}" if loc else message)
-    return f"{exc.title}: " + "; ".join(parts)
