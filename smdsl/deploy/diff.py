@@ -35,20 +35,26 @@ def _named_changes(kind: str, old: list[dict[str, Any]], new: list[dict[str, Any
 
 
 def _changed_paths(old: Any, new: Any, path: str = "") -> list[str]:
+    """The paths where ``old`` and ``new`` differ, with the values when they are short."""
     if isinstance(old, dict) and isinstance(new, dict):
         paths: list[str] = []
         for key in list(old) + [k for k in new if k not in old]:
             sub = f"{path}.{key}" if path else str(key)
-            if key not in old or key not in new:
-                paths.append(sub)
+            if key not in old:
+                paths.append(f"{sub} (added)")
+            elif key not in new:
+                paths.append(f"{sub} (removed)")
             else:
                 paths += _changed_paths(old[key], new[key], sub)
         return paths
-    if old != new:
-        if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-            paths = []
-            for index, (a, b) in enumerate(zip(old, new, strict=True)):
-                paths += _changed_paths(a, b, f"{path}[{index}]")
-            return paths
-        return [path or json.dumps(new)[:40]]
-    return []
+    if old == new:
+        return []
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        paths = []
+        for index, (a, b) in enumerate(zip(old, new, strict=True)):
+            paths += _changed_paths(a, b, f"{path}[{index}]")
+        return paths
+    before, after = json.dumps(old), json.dumps(new)
+    if isinstance(old, (dict, list)) or isinstance(new, (dict, list)) or len(before + after) > 60:
+        return [path]
+    return [f"{path}: {before} -> {after}"]
