@@ -683,3 +683,31 @@ def test_an_instance_type_sagemaker_does_not_offer_is_caught_with_a_suggestion(
     )
     assert "(did you mean 'ml.m5." in str(problems["prep"])
     assert "'ml.c5.hugeish' is not a training instance type" in str(problems["fit"])
+
+
+def test_string_annotations_are_understood(tmp_path: Path) -> None:
+    """With ``from __future__ import annotations`` every annotation is a string."""
+    (tmp_path / "p.py").write_text("print(1)\n")
+    pipeline = tmp_path / "pipeline.py"
+    pipeline.write_text(
+        "from __future__ import annotations\n"
+        "from smdsl import Env, Processing, Training, processing_step, training_step\n"
+        "\n"
+        "@processing_step(instance_type='ml.m5.large', framework='sklearn')\n"
+        "def prep(settings: Env) -> Processing:\n"
+        "    return Processing(code='p.py', outputs=['out'], arguments=[settings.name])\n"
+        "\n"
+        "@training_step(instance_type='ml.m5.large', framework='sklearn')\n"
+        "def fit(prep: Training) -> Training:\n"
+        "    return Training(entry_point='p.py', inputs={'x': prep.outputs['out']})\n"
+    )
+    with pytest.raises(GraphError) as info:
+        build_graph(load_pipeline(pipeline), Env(name="qa"))
+    [problem] = info.value.problems
+    assert problem.step == "fit" and problem.field == "prep"
+    assert "annotated Training but step 'prep' is a processing step" in str(problem)
+
+    pipeline.write_text(pipeline.read_text().replace("def fit(prep: Training)", "def fit(prep)"))
+    graph = build_graph(load_pipeline(pipeline), Env(name="qa"))
+    assert graph.nodes["prep"].config.arguments == ["qa"]
+    assert graph.upstream("fit") == ["prep"]
