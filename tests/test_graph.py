@@ -711,3 +711,22 @@ def test_string_annotations_are_understood(tmp_path: Path) -> None:
     graph = build_graph(load_pipeline(pipeline), Env(name="qa"))
     assert graph.nodes["prep"].config.arguments == ["qa"]
     assert graph.upstream("fit") == ["prep"]
+
+
+def test_a_framework_version_without_an_image_is_caught_before_compiling(tmp_path: Path) -> None:
+    (tmp_path / "p.py").write_text("print(1)\n")
+    pipeline = tmp_path / "pipeline.py"
+    pipeline.write_text(
+        "from smdsl import Processing, processing_step\n"
+        "\n"
+        "@processing_step(instance_type='ml.m5.large', framework='xgboost',\n"
+        "                 framework_version='1.7.1')\n"
+        "def prep() -> Processing:\n"
+        "    return Processing(code='p.py')\n"
+    )
+    with pytest.raises(GraphError) as info:
+        build_graph(load_pipeline(pipeline), Env())
+    [problem] = info.value.problems
+    assert (problem.step, problem.field) == ("prep", "framework_version")
+    assert "xgboost '1.7.1' has no SageMaker image (did you mean '1.7-1'?)" in str(problem)
+    assert problem.location is not None and problem.location.line == 3

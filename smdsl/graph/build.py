@@ -35,6 +35,7 @@ from smdsl.graph.checks import (
     SAGEMAKER_NAME,
     config_problems,
     describe_validation,
+    framework_version_problem,
     instance_type_problem,
 )
 from smdsl.graph.loader import PipelineModule
@@ -144,7 +145,7 @@ class _Builder:
         configs = self.call_steps(order, env_params)
         self.add_reference_edges(configs)
         params = self.collect_parameters(configs)
-        self.check_instance_types(options)
+        self.check_options(options)
         self.check_cycles()
         self.fail_if_problems()
         order = self.topological_order()
@@ -368,11 +369,14 @@ class _Builder:
         for message, field_name in config_problems(config, base):
             self.problem(message, step, field_name)
 
-    def check_instance_types(self, options: dict[str, StepOptions]) -> None:
+    def check_options(self, options: dict[str, StepOptions]) -> None:
         for name, step in self.steps.items():
             message = instance_type_problem(step.spec.kind, options[name].instance_type)
             if message:
                 self.problem(message, step, "instance_type")
+            message = framework_version_problem(options[name])
+            if message:
+                self.problem(message, step, "framework_version")
 
     def collect_parameters(self, configs: dict[str, StepConfig]) -> list[Parameter]:
         found: dict[str, Parameter] = {}

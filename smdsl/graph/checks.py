@@ -9,8 +9,10 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from smdsl.declare.configs import Processing, StepConfig
+from smdsl.declare.options import StepOptions
 from smdsl.declare.params import Parameter
 from smdsl.errors import did_you_mean, display_path
+from smdsl.graph.frameworks import framework_versions
 from smdsl.graph.instances import instance_types
 
 SAGEMAKER_NAME = re.compile(r"^[A-Za-z0-9\-_]{1,64}$")
@@ -62,6 +64,24 @@ def instance_type_problem(kind: str, declared: str | Parameter) -> str | None:
             f"{value!r} is not a {kind} instance type SageMaker offers{did_you_mean(value, known)}"
         )
     return None
+
+
+def framework_version_problem(options: StepOptions) -> str | None:
+    """Why the step's framework version has no SageMaker image, if it has none."""
+    if options.framework is None or options.framework_version is None:
+        return None
+    known = framework_versions(options.framework)
+    if known is None or options.framework_version in known:
+        return None
+    newest = sorted(known, key=_version_key)[-4:]
+    return (
+        f"{options.framework} {options.framework_version!r} has no SageMaker image"
+        f"{did_you_mean(options.framework_version, known)}; recent versions: {', '.join(newest)}"
+    )
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version))
 
 
 def describe_validation(exc: ValidationError) -> str:
