@@ -14,6 +14,7 @@ from smdsl.declare.env import find_env_file, load_env
 from smdsl.errors import DeployError, SmdslError, display_path
 from smdsl.graph.build import PipelineGraph, build_graph
 from smdsl.graph.loader import load_pipeline
+from smdsl.graph.render import FORMATS, render
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -120,7 +121,7 @@ def validate(file: Path, env_name: str | None) -> None:
     "--format",
     "-f",
     "fmt",
-    type=click.Choice(["text", "mermaid", "dot"]),
+    type=click.Choice(FORMATS),
     default="text",
     show_default=True,
     help="Output format.",
@@ -136,7 +137,6 @@ def graph(file: Path, env_name: str | None, fmt: str) -> None:
       smdsl graph examples/quickstart/pipeline.py
       smdsl graph pipeline.py --format dot | dot -Tpng > pipeline.png
     """
-    from smdsl.graph.render import render
 
     click.echo(render(_graph(file, env_name), fmt), nl=False)
 
