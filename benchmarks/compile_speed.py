@@ -75,13 +75,18 @@ def hand_written_definition(steps: int) -> str:
         ProcessingS3Input,
         ProcessingS3Output,
     )
+    from sagemaker.core.training.configs import (
+        Compute,
+        InputData,
+        OutputDataConfig,
+        StoppingCondition,
+    )
     from sagemaker.core.workflow.execution_variables import ExecutionVariables
     from sagemaker.core.workflow.functions import Join
     from sagemaker.core.workflow.pipeline_context import PipelineSession
     from sagemaker.mlops.workflow.pipeline import Pipeline
     from sagemaker.mlops.workflow.steps import ProcessingStep, TrainingStep
     from sagemaker.train import ModelTrainer
-    from sagemaker.train.configs import Compute, InputData, OutputDataConfig, StoppingCondition
 
     session = PipelineSession(boto_session=boto3.Session(region_name=REGION), default_bucket=BUCKET)
     sklearn = image_uris.retrieve("sklearn", REGION, "1.2-1", instance_type="ml.m5.xlarge")

@@ -38,6 +38,12 @@ def hand_written_definition() -> str:
         ProcessingS3Input,
         ProcessingS3Output,
     )
+    from sagemaker.core.training.configs import (
+        Compute,
+        InputData,
+        OutputDataConfig,
+        StoppingCondition,
+    )
     from sagemaker.core.workflow.execution_variables import ExecutionVariables
     from sagemaker.core.workflow.functions import Join
     from sagemaker.core.workflow.parameters import (
@@ -49,12 +55,6 @@ def hand_written_definition() -> str:
     from sagemaker.mlops.workflow.pipeline import Pipeline
     from sagemaker.mlops.workflow.steps import ProcessingStep, TrainingStep
     from sagemaker.train import ModelTrainer
-    from sagemaker.train.configs import (
-        Compute,
-        InputData,
-        OutputDataConfig,
-        StoppingCondition,
-    )
 
     session = PipelineSession(boto_session=boto3.Session(region_name=REGION), default_bucket=BUCKET)
     input_data = ParameterString("InputData", default_value="s3://smdsl-example-data/churn/raw/")

@@ -95,6 +95,11 @@ def _build_sdk_definition() -> Definition:
         ProcessingS3Input,
         ProcessingS3Output,
     )
+    from sagemaker.core.training.configs import (
+        Compute,
+        InputData,
+        OutputDataConfig,
+    )
     from sagemaker.core.workflow.conditions import (
         ConditionEquals,
         ConditionGreaterThanOrEqualTo,
@@ -133,11 +138,6 @@ def _build_sdk_definition() -> Definition:
         TrainingStep,
     )
     from sagemaker.train import ModelTrainer
-    from sagemaker.train.configs import (
-        Compute,
-        InputData,
-        OutputDataConfig,
-    )
 
     session = PipelineSession(default_bucket=BUCKET)
     instance_type = ParameterString(name="ProcessingInstanceType", default_value="ml.m5.xlarge")

@@ -299,9 +299,14 @@ class _Compiler:
 
     def training_step(self, node: StepNode, config: Training) -> Any:
         from sagemaker.core.shapes import MetricDefinition
+        from sagemaker.core.training.configs import (
+            Compute,
+            InputData,
+            OutputDataConfig,
+            StoppingCondition,
+        )
         from sagemaker.mlops.workflow.steps import TrainingStep
         from sagemaker.train import ModelTrainer
-        from sagemaker.train.configs import Compute, InputData, OutputDataConfig, StoppingCondition
 
         options = node.options
         code = self.code[node.name]
