@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -52,6 +53,27 @@ def run_cli(
     if check and result.returncode != 0:
         raise AssertionError(f"smdsl {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result
+
+
+def sdk_modules_after(script: str) -> list[str]:
+    """Run ``script`` in a fresh interpreter; the SageMaker SDK modules loaded by its end."""
+    probe = (
+        f"{script}\n"
+        "import sys as _sys\n"
+        "print('SDK MODULES:', sorted(m for m in _sys.modules if m.split('.')[0] == 'sagemaker'))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    line = next(x for x in result.stdout.splitlines() if x.startswith("SDK MODULES:"))
+    listed: list[str] = ast.literal_eval(line.removeprefix("SDK MODULES:").strip())
+    return listed
 
 
 @pytest.fixture(autouse=True)

@@ -6,15 +6,13 @@ Nothing here loads a pipeline file or builds a graph; steps are declared inline.
 from __future__ import annotations
 
 import inspect
-import os
 import re
-import subprocess
-import sys
 import textwrap
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from conftest import sdk_modules_after
 from pydantic import ValidationError
 
 import smdsl
@@ -619,21 +617,9 @@ def test_declaring_and_calling_steps_never_imports_the_sagemaker_sdk() -> None:
         assert config.inputs["train"].step == "preprocess"
         assert train.model_artifacts.step == "train"
         Env()
-        loaded = sorted(m for m in sys.modules if m.split(".")[0].startswith("sagemaker"))
-        print("SDK:", loaded)
         """
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SMDSL_")}
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=env,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "SDK: []"
+    assert sdk_modules_after(script) == []
 
 
 @pytest.mark.parametrize("decorator", [processing_step, training_step])

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import sdk_modules_after
 
 from smdsl import Env
 from smdsl.cli import main
@@ -514,21 +514,9 @@ def test_building_a_graph_never_imports_the_sagemaker_sdk() -> None:
             render(graph, fmt)
         result = CliRunner().invoke(main, ["validate", {str(PROFILES)!r}])
         assert result.exit_code == 0, result.output
-        loaded = sorted(m for m in sys.modules if m.split(".")[0].startswith("sagemaker"))
-        print("SDK:", loaded)
         """
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SMDSL_")}
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=env,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "SDK: []"
+    assert sdk_modules_after(script) == []
 
 
 # ---------------------------------------------------------------------------------------------
