@@ -160,6 +160,15 @@ class _Compiler:
             return json.dumps(value)
         return value
 
+    def step_settings(self, node: StepNode) -> dict[str, Any]:
+        """What every SDK step class takes besides its job arguments."""
+        return {
+            "name": node.name,
+            "display_name": node.options.display_name,
+            "description": node.options.description,
+            "depends_on": self.depends_on(node),
+        }
+
     def depends_on(self, node: StepNode) -> list[Any] | None:
         """Upstream steps that no property reference already makes a dependency."""
         names = [
@@ -274,13 +283,7 @@ class _Compiler:
             outputs=outputs or None,
             arguments=[self.value(a, as_string=True) for a in config.arguments] or None,
         )
-        return ProcessingStep(
-            name=node.name,
-            step_args=step_args,
-            display_name=options.display_name,
-            description=options.description,
-            depends_on=self.depends_on(node),
-        )
+        return ProcessingStep(step_args=step_args, **self.step_settings(node))
 
     def s3_output(self, step: str, output: ProcessingOutput, sdk_output: Any, s3: Any) -> Any:
         destination = (
@@ -359,13 +362,7 @@ class _Compiler:
             extra = {"content_type": content_type} if content_type else {}
             channels.append(InputData(channel_name=name, data_source=self.value(source), **extra))
         step_args = trainer.train(input_data_config=channels or None)
-        return TrainingStep(
-            name=node.name,
-            step_args=step_args,
-            display_name=options.display_name,
-            description=options.description,
-            depends_on=self.depends_on(node),
-        )
+        return TrainingStep(step_args=step_args, **self.step_settings(node))
 
 
 def _sdk_parameter(parameter: Parameter) -> Any:

@@ -31,6 +31,15 @@ class _Config(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=False)
 
 
+class _JobConfig(_Config):
+    """What Processing and Training share: their ``inputs`` accept what users pass."""
+
+    @field_validator("inputs", mode="before", check_fields=False)
+    @classmethod
+    def _inputs(cls, value: Any) -> Any:
+        return _as_inputs(value)
+
+
 class ProcessingOutput(_Config):
     """A directory a processing job writes, uploaded to S3 when the job ends.
 
@@ -90,7 +99,7 @@ class TrainingInput(_Input):
     content_type: str | None = None
 
 
-class Processing(_Config):
+class Processing(_JobConfig):
     """What a processing step runs.
 
     Give either ``code`` (one script) or ``source_dir`` with an ``entry_point`` inside it; paths
@@ -112,13 +121,6 @@ class Processing(_Config):
         if not self.code and not (self.source_dir and self.entry_point):
             raise ValueError("give code= (a script) or source_dir= together with entry_point=")
         return self
-
-    @field_validator("inputs", mode="before")
-    @classmethod
-    def _inputs(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: _as_input_source(v) for k, v in value.items()}
-        return value
 
     @field_validator("arguments", mode="before")
     @classmethod
@@ -154,7 +156,7 @@ class Processing(_Config):
         return self.model_copy(update={"step_name": step_name, "outputs": declared})
 
 
-class Training(_Config):
+class Training(_JobConfig):
     """What a training step runs.
 
     ``entry_point`` is a script, relative to ``source_dir`` when one is given and otherwise to
@@ -168,13 +170,6 @@ class Training(_Config):
     output_path: str | Parameter | Join | None = None
     metric_definitions: dict[str, str] = {}
     step_name: str | None = Field(default=None, exclude=True)
-
-    @field_validator("inputs", mode="before")
-    @classmethod
-    def _inputs(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: _as_input_source(v) for k, v in value.items()}
-        return value
 
     @field_validator("output_path")
     @classmethod
@@ -212,6 +207,13 @@ StepConfig = Processing | Training
 def _check_s3(value: str) -> str:
     if not _S3_URI.match(value):
         raise ValueError(f"{value!r} is not an S3 URI (s3://bucket/key)")
+    return value
+
+
+def _as_inputs(value: Any) -> Any:
+    """A config's ``inputs`` mapping with each value turned into an :data:`InputSource`."""
+    if isinstance(value, dict):
+        return {k: _as_input_source(v) for k, v in value.items()}
     return value
 
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from smdsl.declare.durations import to_seconds
-from smdsl.declare.options import INSTANCE_TYPE
+from smdsl.declare.options import check_instance_type
 from smdsl.errors import EnvConfigError, Problem, display_path
 
 if sys.version_info >= (3, 11):
@@ -49,9 +49,7 @@ class StepOverride(BaseModel):
     @field_validator("instance_type")
     @classmethod
     def _instance_type(cls, value: str | None) -> str | None:
-        if value is not None and not INSTANCE_TYPE.match(value):
-            raise ValueError(f"{value!r} is not a SageMaker instance type (e.g. 'ml.m5.xlarge')")
-        return value
+        return None if value is None else check_instance_type(value)
 
     @field_validator("max_runtime", mode="before")
     @classmethod

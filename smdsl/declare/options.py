@@ -12,6 +12,17 @@ from smdsl.declare.durations import to_seconds
 from smdsl.declare.params import Parameter
 
 INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9\-]+\.[a-z0-9\-]+$")
+
+
+def check_instance_type(value: str) -> str:
+    """``value`` if it has the form of a SageMaker instance type, else a ValueError."""
+    if not INSTANCE_TYPE.match(value):
+        raise ValueError(
+            f"{value!r} is not a SageMaker instance type; they look like 'ml.m5.xlarge'"
+        )
+    return value
+
+
 STEP_DISPLAY_NAME = re.compile(r"^[A-Za-z0-9\-_]{1,64}$")
 
 StepKind = Literal["processing", "training"]
@@ -49,10 +60,8 @@ class StepOptions(BaseModel):
     @field_validator("instance_type")
     @classmethod
     def _instance_type(cls, value: str | Parameter) -> str | Parameter:
-        if isinstance(value, str) and not INSTANCE_TYPE.match(value):
-            raise ValueError(
-                f"{value!r} is not a SageMaker instance type; they look like 'ml.m5.xlarge'"
-            )
+        if isinstance(value, str):
+            check_instance_type(value)
         if isinstance(value, Parameter) and value.type != "String":
             raise ValueError(
                 f"parameter {value.name!r} is {value.type}, instance_type needs String"

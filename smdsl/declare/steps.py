@@ -45,6 +45,7 @@ class StepSpec:
     location: SourceLocation
     function_name: str
     parameters: tuple[str, ...]
+    optional: frozenset[str] = frozenset()  # parameters with a default value
 
 
 class StepOutputs:
@@ -120,13 +121,17 @@ def _decorator(
         except ValidationError as exc:
             raise DeclarationError(_describe(name, exc)) from None
         code = fn.__code__
+        signature = inspect.signature(fn).parameters
         spec = StepSpec(
             name=name,
             kind=kind,
             options=options,
             location=SourceLocation(code.co_filename, code.co_firstlineno),
             function_name=fn.__qualname__,
-            parameters=tuple(inspect.signature(fn).parameters),
+            parameters=tuple(signature),
+            optional=frozenset(
+                n for n, p in signature.items() if p.default is not inspect.Parameter.empty
+            ),
         )
         step: StepFunction[C] = StepFunction(fn, spec)
         fn.__globals__.setdefault(MODULE_STEPS, []).append(step)

@@ -216,14 +216,13 @@ class _Builder:
         for name, step in self.steps.items():
             env_params[name] = None
             hints = _type_hints(step)
-            signature = _signature(step)
             for pname in step.spec.parameters:
                 hint = hints.get(pname)
                 if hint is Env or (hint is None and pname == "env"):
                     env_params[name] = pname
                     continue
                 if pname not in self.steps:
-                    if signature.get(pname, False):
+                    if pname in step.spec.optional:
                         continue  # has a default: not an upstream step
                     self.problem(
                         f"parameter {pname!r} does not name a step"
@@ -338,7 +337,7 @@ class _Builder:
                     if pname not in configs:
                         ready = False  # its upstream failed; that problem is reported already
                     kwargs[pname] = configs.get(pname)
-                elif not _signature(step).get(pname, False):
+                elif pname not in step.spec.optional:
                     ready = False  # names no step: reported already
             if not ready:
                 continue
@@ -422,11 +421,3 @@ def _type_hints(step: StepFunction[Any]) -> dict[str, Any]:
         raw = getattr(step.fn, "__annotations__", {})
         names = {"Env": Env, "Processing": Processing, "Training": Training}
         return {k: names.get(v, v) if isinstance(v, str) else v for k, v in raw.items()}
-
-
-def _signature(step: StepFunction[Any]) -> dict[str, bool]:
-    """Which parameters of the step function have a default value."""
-    import inspect
-
-    params = inspect.signature(step.fn).parameters
-    return {n: p.default is not inspect.Parameter.empty for n, p in params.items()}
