@@ -29,6 +29,10 @@ OFFLINE_ENV = {
 }
 
 
+TEST_SETTINGS = {"SMDSL_SHARED_DIR"}
+"""Variables that configure the test suite itself (where shared/ is), not smdsl: kept."""
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     """The current environment without AWS or smdsl settings, plus ``extra``."""
     env = {
@@ -80,7 +84,7 @@ def sdk_modules_after(script: str) -> list[str]:
 def _no_ambient_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never see the developer's AWS or smdsl settings."""
     for key in list(os.environ):
-        if key.startswith(("AWS_", "SMDSL_")):
+        if key.startswith(("AWS_", "SMDSL_")) and key not in TEST_SETTINGS:
             monkeypatch.delenv(key)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
