@@ -13,6 +13,7 @@ from smdsl.declare.configs import (
 )
 from smdsl.declare.env import Env, StepOverride
 from smdsl.declare.expressions import Join, join
+from smdsl.declare.notsecret import NotSecret, not_secret
 from smdsl.declare.params import Parameter, param
 from smdsl.declare.refs import ModelArtifactsRef, OutputRef
 from smdsl.declare.steps import StepFunction, processing_step, training_step
@@ -24,6 +25,7 @@ __all__ = [
     "Env",
     "Join",
     "ModelArtifactsRef",
+    "NotSecret",
     "OutputRef",
     "Parameter",
     "Processing",
@@ -35,6 +37,7 @@ __all__ = [
     "Training",
     "TrainingInput",
     "join",
+    "not_secret",
     "param",
     "processing_step",
     "training_step",

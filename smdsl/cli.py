@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -11,7 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from smdsl.declare.env import find_env_file, load_env
-from smdsl.errors import DeployError, SmdslError, display_path
+from smdsl.errors import Problem, SmdslError, UsageError, display_path
 from smdsl.graph.build import PipelineGraph, build_graph
 from smdsl.graph.loader import load_pipeline
 from smdsl.graph.render import FORMATS, render
@@ -26,16 +27,17 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except SmdslError as exc:
+            _debug_traceback()
             click.secho(f"error: {exc.render()}", fg="red", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
+            _debug_traceback()
             click.echo("interrupted", err=True)
             sys.exit(130)
         except (click.ClickException, click.exceptions.Abort, click.exceptions.Exit):
             raise
         except Exception as exc:
-            if os.environ.get("SMDSL_DEBUG"):
-                raise
+            _debug_traceback()
             click.secho(
                 f"internal error in smdsl: {type(exc).__name__}: {exc}\n"
                 "This is a bug in smdsl, not in your pipeline; rerun with SMDSL_DEBUG=1 for the "
@@ -44,6 +46,12 @@ class _Group(click.Group):
                 err=True,
             )
             sys.exit(70)
+
+
+def _debug_traceback() -> None:
+    """With SMDSL_DEBUG set, print the traceback of the error being handled (exit code kept)."""
+    if os.environ.get("SMDSL_DEBUG", "").lower() not in ("", "0", "false", "no"):
+        traceback.print_exc(file=sys.stderr)
 
 
 pipeline_file = click.argument(
@@ -65,9 +73,17 @@ def env_option(required: bool, without: str = "") -> Callable[[F], F]:
     )
 
 
-def _graph(file: Path, env_name: str | None) -> PipelineGraph:
+def _graph(file: Path, env_name: str | None, for_deploy: bool = False) -> PipelineGraph:
     module = load_pipeline(file)
-    return build_graph(module, load_env(module.path, env_name))
+    graph = build_graph(module, load_env(module.path, env_name), for_deploy=for_deploy)
+    _warn(graph.warnings)
+    return graph
+
+
+def _warn(warnings: list[Problem]) -> None:
+    """Show each warning once, on standard error."""
+    for warning in dict.fromkeys(warnings):
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -91,7 +107,10 @@ def validate(file: Path, env_name: str | None) -> None:
     """Check a pipeline file: steps, configs, references and the graph.
 
     Loads the file, calls every step function and checks the DAG, reporting every problem at
-    once with its file and line. Needs no AWS account and does not import the SageMaker SDK.
+    once with its file and line. Checks each profile as `definition` and `deploy` would use it:
+    region, role ARN and bucket set, a region SageMaker runs in, instance types SageMaker
+    offers and a framework image for each step. Needs no AWS account and does not import the
+    SageMaker SDK.
 
     \b
     Example:
@@ -104,12 +123,15 @@ def validate(file: Path, env_name: str | None) -> None:
     else:
         names = list(find_env_file(module.path).profiles) or [None]
     summary = ""
+    warnings: list[Problem] = []
     for name in names:
-        graph = build_graph(module, load_env(module.path, name))
+        graph = build_graph(module, load_env(module.path, name), for_deploy=name is not None)
+        warnings += graph.warnings
         steps, params = len(graph.order), len(graph.parameters)
         summary = f"{steps} step{'s' if steps != 1 else ''}, {params} parameter" + (
             "s" if params != 1 else ""
         )
+    _warn(warnings)
     envs = ", ".join(n for n in names if n) or "no environment profiles"
     click.secho(f"ok: {display_path(module.path)}: {summary} ({envs})", fg="green")
 
@@ -162,59 +184,81 @@ def definition(file: Path, env_name: str, output: Path | None) -> None:
     """
     from smdsl.compile.builder import compile_pipeline
 
-    graph = _graph(file, env_name)
+    if output is not None and not output.parent.is_dir():
+        raise UsageError(
+            f"--output {display_path(output)}: folder {display_path(output.parent)!r} does not "
+            "exist; give a file in an existing folder, e.g. -o definition.json"
+        )
+    graph = _graph(file, env_name, for_deploy=True)
     compiled = compile_pipeline(graph)
     if output is None:
         click.echo(compiled.definition, nl=False)
-    else:
+        return
+    try:
         output.write_text(compiled.definition)
-        click.echo(
-            f"wrote {display_path(output)} ({len(compiled.definition):,} characters)", err=True
-        )
+    except OSError as exc:
+        raise UsageError(
+            f"--output {display_path(output)}: cannot write it: {exc.strerror or exc}"
+        ) from None
+    click.echo(f"wrote {display_path(output)} ({len(compiled.definition):,} characters)", err=True)
 
 
 @main.command()
 @pipeline_file
 @env_option(required=True)
 @click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
+@click.option(
+    "--offline",
+    is_flag=True,
+    help="With --dry-run: read nothing from AWS and show the plan for a first deploy into an "
+    "empty account (no credentials needed).",
+)
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
-def deploy(file: Path, env_name: str, dry_run: bool, yes: bool) -> None:
+def deploy(file: Path, env_name: str, dry_run: bool, offline: bool, yes: bool) -> None:
     """Validate, compile, upload missing code and create or update the pipeline.
 
     Code is uploaded to content-addressed keys under s3://BUCKET/PREFIX/code/, each distinct
     bundle once and only when it is not there yet. An unchanged pipeline makes no write call.
     Honours AWS_ENDPOINT_URL and the usual AWS credential settings.
 
+    --dry-run reads what is deployed and shows the plan; if AWS cannot be read (no
+    credentials, a missing bucket, an error) it fails with exit code 3 rather than guess.
+
     \b
     Example:
-      smdsl deploy examples/quickstart/pipeline.py --env dev --dry-run
+      smdsl deploy examples/quickstart/pipeline.py --env dev --dry-run --offline
+      smdsl deploy pipeline.py --env prod --dry-run
       smdsl deploy pipeline.py --env prod --yes
     """
+    if offline and not dry_run:
+        raise UsageError("--offline reads nothing from AWS, so it can only plan: add --dry-run")
     from smdsl.compile.builder import compile_pipeline
-    from smdsl.deploy.aws import AwsClients, apply_plan, make_plan, missing_code, read_deployed
+    from smdsl.deploy.aws import (
+        DRY_RUN_PATIENCE,
+        AwsClients,
+        apply_plan,
+        make_plan,
+        missing_code,
+        read_deployed,
+    )
     from smdsl.deploy.report import describe_plan
 
-    graph = _graph(file, env_name)
+    graph = _graph(file, env_name, for_deploy=True)
     compiled = compile_pipeline(graph)
-    aws = AwsClients(
-        compiled.region, retries=1 if dry_run else 3, connect_timeout=3 if dry_run else 10
-    )
-    try:
-        deployed = read_deployed(aws, compiled.name)
-        uploads = missing_code(aws, compiled.bucket, compiled.code)
-        state_unknown = None
-    except DeployError as exc:
-        if not dry_run:
-            raise
-        deployed, uploads, state_unknown = None, list(compiled.code), str(exc)
+    if offline:
+        plan = make_plan(compiled, None, list(compiled.code), offline=True)
+        click.echo(describe_plan(plan, dry_run=True))
+        return
+    aws = AwsClients(compiled.region, DRY_RUN_PATIENCE if dry_run else None)
+    deployed = read_deployed(aws, compiled.name)
+    uploads = missing_code(aws, compiled.bucket, compiled.code)
     plan = make_plan(compiled, deployed, uploads)
-    plan.state_unknown = state_unknown
     click.echo(describe_plan(plan, dry_run))
     if dry_run or not plan.has_writes:
         return
     if not yes:
         if not sys.stdin.isatty():
-            raise SmdslError("not deploying without confirmation: pass --yes")
+            raise UsageError("not deploying without confirmation: pass --yes")
         click.confirm("Deploy?", abort=True)
     apply_plan(aws, plan)
     verb = {"create": "created", "update": "updated", "tag": "retagged", "none": "checked"}

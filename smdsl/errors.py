@@ -75,6 +75,13 @@ class SmdslError(Exception):
         return "\n".join(lines)
 
 
+class UsageError(SmdslError):
+    """The command was called in a way it cannot work (a missing folder, no --yes without a
+    terminal): shown as one line, like every smdsl error, with the usage exit code."""
+
+    exit_code = 2
+
+
 class DeclarationError(SmdslError, ValueError):
     """A decorator, parameter or config was given values it cannot accept."""
 

@@ -76,3 +76,53 @@ class RecordingMotoServer(ThreadedMotoServer):
     def operations(self) -> list[str]:
         with self._lock:
             return [r.operation for r in self.requests]
+
+
+class FailingServer:
+    """An HTTP server on 127.0.0.1 that answers every request with one status and no body, or
+    (``hang=True``) never answers.
+
+    It stands in for an AWS endpoint having an outage (HTTP 500, a hang), which moto cannot
+    produce.
+    """
+
+    def __init__(self, status: int = 500, hang: bool = False) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.count = 0
+        self._stopped = threading.Event()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                server.count += 1
+                if hang:  # an endpoint that accepts the connection and never answers
+                    server._stopped.wait(timeout=60)
+                    return
+                length = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(length)
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = _answer
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> FailingServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stopped.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()

@@ -65,6 +65,8 @@ def test_user_mistakes_are_one_line_errors(args: list[str], expected: str) -> No
 
 def test_unknown_env_lists_the_defined_ones() -> None:
     result = run_cli("definition", str(QUICKSTART / "pipeline.py"), "--env", "stage")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
     assert "defined: dev, prod" in result.stderr
 
 

@@ -209,13 +209,19 @@ def test_a_missing_role_is_an_error_naming_the_file_and_field(tmp_path: Path) ->
     with pytest.raises(EnvConfigError) as caught:
         compile_file(tmp_path / "pipeline.py", "dev")
     message = str(caught.value)
-    assert "smdsl.toml: [envs.dev]" in message
-    assert "role_arn (or SMDSL_ROLE_ARN)" in message
+    assert "smdsl.toml: [envs.dev] role_arn: missing" in message
+    assert "SMDSL_ROLE_ARN" in message
 
     result = run_cli("definition", str(tmp_path / "pipeline.py"), "--env", "dev")
     assert result.returncode == 1
-    assert "role_arn" in result.stderr and "Traceback" not in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+    # reported with the graph's problems: a heading, then the one problem
+    heading, problem = result.stderr.strip().splitlines()
+    assert heading.endswith("pipeline.py: 1 problem in the pipeline")
+    assert problem.endswith(
+        "smdsl.toml: [envs.dev] role_arn: missing; compiling and deploying need it "
+        "(set it in the file, or by SMDSL_ROLE_ARN)"
+    )
 
 
 def test_unknown_framework_version_names_the_step(tmp_path: Path) -> None:

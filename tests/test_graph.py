@@ -339,7 +339,8 @@ def test_exception_at_import_time_names_the_line() -> None:
     path = INVALID / "import_error.py"
     error = load_error(path)
     assert str(error) == (
-        f"{where(path, 'import')}: ValueError: could not convert string to float: 'eighty percent'"
+        f"{where(path, 'import')}: raised ValueError: "
+        "could not convert string to float: 'eighty percent'"
     )
 
 

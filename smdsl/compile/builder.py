@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from smdsl.compile.bundles import (
@@ -21,13 +22,15 @@ from smdsl.declare.configs import (
     Training,
     TrainingInput,
 )
-from smdsl.declare.env import Env, find_env_file
+from smdsl.declare.env import Env, find_env_file, require_deploy_settings
 from smdsl.declare.expressions import Join
+from smdsl.declare.notsecret import NotSecret
 from smdsl.declare.options import StepOptions
 from smdsl.declare.params import Parameter
 from smdsl.declare.refs import ModelArtifactsRef, OutputRef
-from smdsl.errors import CompileError, EnvConfigError
+from smdsl.errors import CompileError
 from smdsl.graph.build import PipelineGraph, StepNode
+from smdsl.graph.codepaths import project_root
 
 
 @dataclass(frozen=True)
@@ -45,22 +48,13 @@ class CompiledPipeline:
     code: tuple[CodeObject, ...]
 
 
-def require_deploy_settings(env: Env, where: str) -> tuple[str, str, str]:
-    """The region, role ARN and bucket of ``env``, or one error naming every missing field."""
-    missing = [f for f in ("region", "role_arn", "bucket") if not getattr(env, f)]
-    if missing:
-        hints = ", ".join(f"{f} (or SMDSL_{f.upper()})" for f in missing)
-        raise EnvConfigError(f"{where} is missing {hints}")
-    assert env.region and env.role_arn and env.bucket
-    return env.region, env.role_arn, env.bucket
-
-
 def compile_pipeline(graph: PipelineGraph) -> CompiledPipeline:
     """Compile ``graph`` to a definition with no network I/O."""
     env = graph.env
     where = find_env_file(graph.module.path).describe(env.name)
     region, role, bucket = require_deploy_settings(env, where)
-    code = {name: _plan_code(node, env) for name, node in graph.nodes.items()}
+    project = project_root(graph.module.path)
+    code = {name: _plan_code(node, env, project) for name, node in graph.nodes.items()}
     with offline_sdk(region):
         definition = _Compiler(graph, code, region, role, bucket).definition()
     objects: dict[str, CodeObject] = {}
@@ -74,18 +68,18 @@ def compile_pipeline(graph: PipelineGraph) -> CompiledPipeline:
         region=region,
         bucket=bucket,
         prefix=env.prefix,
-        description=env.description or graph.module.description,
+        description=graph.description,
         tags=dict(env.tags),
         code=tuple(objects[k] for k in sorted(objects)),
     )
 
 
-def _plan_code(node: StepNode, env: Env) -> StepCode:
+def _plan_code(node: StepNode, env: Env, project: Path) -> StepCode:
     config = node.config
     try:
         if isinstance(config, Processing):
-            return processing_code(config, node.base_dir, env, node.options.command)
-        return training_code(config, node.base_dir, env)
+            return processing_code(config, node.base_dir, env, node.options.command, project)
+        return training_code(config, node.base_dir, env, project)
     except OSError as exc:
         raise CompileError(
             f"{node.location}, in step {node.name!r}: cannot read code: {exc}"
@@ -156,9 +150,15 @@ class _Compiler:
                 self.value(v, as_string=not isinstance(v, (str, Parameter))) for v in value.values
             ]
             return SdkJoin(on=value.on, values=parts)
+        if isinstance(value, NotSecret):
+            return str(value)  # the plain string: the mark only tells the secrets check
         if as_string and not isinstance(value, str):
             return json.dumps(value)
         return value
+
+    def environment(self, options: StepOptions) -> dict[str, str]:
+        """A step's environment variables as plain strings (``not_secret`` marks dropped)."""
+        return {key: str(value) for key, value in options.environment.items()}
 
     def step_settings(self, node: StepNode) -> dict[str, Any]:
         """What every SDK step class takes besides its job arguments."""
@@ -273,7 +273,7 @@ class _Compiler:
             instance_count=self.value(options.instance_count),
             volume_size_in_gb=options.volume_size_gb,
             max_runtime_in_seconds=options.max_runtime,
-            env=dict(options.environment) or None,
+            env=self.environment(options) or None,
             base_job_name=node.name,
             sagemaker_session=self.session,
         )
@@ -349,7 +349,7 @@ class _Compiler:
                 s3_output_path=output_path, compression_type="GZIP"
             ),
             hyperparameters=hyperparameters,
-            environment=dict(options.environment),
+            environment=self.environment(options),
         )
         if config.metric_definitions:
             trainer = trainer.with_metric_definitions(

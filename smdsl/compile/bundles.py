@@ -55,16 +55,26 @@ class StepCode:
     source_uri: str | None = None  # a processing step's sourcedir.tar.gz, when it has one
 
 
-def processing_code(config: Processing, base: Path, env: Env, command: tuple[str, ...]) -> StepCode:
-    """Plan the code objects of a processing step."""
+def processing_code(
+    config: Processing,
+    base: Path,
+    env: Env,
+    command: tuple[str, ...],
+    project: Path | None = None,
+) -> StepCode:
+    """Plan the code objects of a processing step; nothing outside ``project`` is read.
+
+    ``project`` is the folder code must lie in (default: ``base``, the pipeline's folder).
+    """
+    within = project or base
     if config.code:
-        script = base / config.code
+        script = _inside(base / config.code, within)
         body = script.read_bytes()
         key = _key(env, [script.name.encode(), body], script.name)
         obj = CodeObject(key, body)
         return StepCode(_uri(env, key), script.name, (obj,))
     assert config.source_dir is not None and config.entry_point is not None
-    tarball = pack_directory(base / config.source_dir)
+    tarball = pack_directory(base / config.source_dir, within)
     runproc = RUNPROC.format(
         source_dir=PROCESSING_SOURCE_DIR,
         command=" ".join(command),
@@ -82,30 +92,58 @@ def processing_code(config: Processing, base: Path, env: Env, command: tuple[str
     )
 
 
-def training_code(config: Training, base: Path, env: Env) -> StepCode:
-    """Plan the code object (sourcedir.tar.gz) of a training step."""
+def training_code(config: Training, base: Path, env: Env, project: Path | None = None) -> StepCode:
+    """Plan the code object (sourcedir.tar.gz) of a training step, as :func:`processing_code`."""
+    within = project or base
     if config.source_dir:
-        tarball = pack_directory(base / config.source_dir)
+        tarball = pack_directory(base / config.source_dir, within)
         entry_point = Path(config.entry_point).as_posix()
     else:
-        script = base / config.entry_point
+        script = _inside(base / config.entry_point, within)
         tarball = pack_files({script.name: script})
         entry_point = script.name
     key = _key(env, [tarball], "sourcedir.tar.gz")
     return StepCode(_uri(env, key), entry_point, (CodeObject(key, tarball),))
 
 
-def pack_directory(root: Path) -> bytes:
-    """A reproducible ``.tar.gz`` of the files under ``root``."""
+def pack_directory(root: Path, within: Path | None = None) -> bytes:
+    """A reproducible ``.tar.gz`` of the files under ``root``.
+
+    Symbolic links are followed only to what lies inside ``within`` (default: ``root``); a link
+    that leads elsewhere is an :class:`OSError`, so nothing from outside the project is packed.
+    ``smdsl validate`` reports such a link first; this is the second line of defence.
+    """
+    limit = (within or root).resolve()
     files: dict[str, Path] = {}
-    for folder, dirnames, filenames in os.walk(root, followlinks=True):
-        dirnames[:] = sorted(d for d in dirnames if d not in EXCLUDED_NAMES)
-        for filename in filenames:
-            path = Path(folder) / filename
-            if filename in EXCLUDED_NAMES or path.suffix in EXCLUDED_SUFFIXES:
-                continue
-            files[path.relative_to(root).as_posix()] = path
+    _collect(_inside(root, limit), "", limit, (root.resolve(),), files)
     return pack_files(files)
+
+
+def _collect(
+    folder: Path, prefix: str, limit: Path, seen: tuple[Path, ...], files: dict[str, Path]
+) -> None:
+    """Add the files under ``folder`` to ``files``; ``seen`` stops a link loop."""
+    for entry in sorted(folder.iterdir()):
+        if entry.name in EXCLUDED_NAMES:
+            continue
+        real = _inside(entry, limit).resolve()
+        if entry.is_dir():
+            if real not in seen:
+                _collect(entry, f"{prefix}{entry.name}/", limit, (*seen, real), files)
+        elif entry.suffix not in EXCLUDED_SUFFIXES:
+            files[f"{prefix}{entry.name}"] = entry
+
+
+def _inside(path: Path, limit: Path) -> Path:
+    """``path`` if it resolves to a place inside the folder ``limit``, else an OSError."""
+    real = path.resolve()
+    root = limit.resolve()
+    if real != root and root not in real.parents:
+        raise OSError(
+            f"{path} resolves to {real}, outside the project folder {root}; smdsl packs no "
+            "code from outside the project"
+        )
+    return path
 
 
 def pack_files(files: dict[str, Path]) -> bytes:

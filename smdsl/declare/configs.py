@@ -8,36 +8,35 @@ step's name, which lets ``preprocess().outputs["train"]`` act as a reference to 
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Iterator
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from smdsl.declare.expressions import Join
+from smdsl.declare.notsecret import Text
 from smdsl.declare.params import Parameter
 from smdsl.declare.refs import ModelArtifactsRef, OutputRef, StepRef
+from smdsl.declare.validation import accepting, shown
 from smdsl.errors import DeclarationError, did_you_mean
 
-_S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$")
+_IP_ADDRESS = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
+_BUCKET_CHARACTERS = set(string.ascii_lowercase + string.digits + ".-")
 
 InputSource = str | Parameter | OutputRef | ModelArtifactsRef | Join
 """Where an input comes from: an S3 URI, a pipeline parameter or another step's output."""
 
-ArgumentValue = str | int | float | Parameter | OutputRef | ModelArtifactsRef | Join
-HyperparameterValue = str | int | float | bool | Parameter | Join
+ArgumentValue = Text | int | float | Parameter | OutputRef | ModelArtifactsRef | Join
+HyperparameterValue = Text | int | float | bool | Parameter | Join
+"""Script arguments and hyperparameters: a string may be a :func:`~smdsl.not_secret` one."""
+
+_URI = "an S3 URI, a parameter, join()"
+_NESTED = "pass a nested structure as one string, e.g. json.dumps(value)"
 
 
 class _Config(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=False)
-
-
-class _JobConfig(_Config):
-    """What Processing and Training share: their ``inputs`` accept what users pass."""
-
-    @field_validator("inputs", mode="before", check_fields=False)
-    @classmethod
-    def _inputs(cls, value: Any) -> Any:
-        return _as_inputs(value)
 
 
 class ProcessingOutput(_Config):
@@ -47,7 +46,7 @@ class ProcessingOutput(_Config):
     ``s3://<bucket>/<prefix>/<pipeline>/<execution id>/<step>/<output>``.
     """
 
-    destination: str | Parameter | Join | None = None
+    destination: Annotated[str | Parameter | Join, accepting(f"{_URI} or None")] | None = None
     local_path: str | None = None
     name: str = ""
     step: str | None = Field(default=None, exclude=True)
@@ -79,12 +78,10 @@ class DeclaredOutputs(dict[str, ProcessingOutput]):
 
 
 class _Input(_Config):
-    source: InputSource
-
-    @field_validator("source", mode="before")
-    @classmethod
-    def _source(cls, value: Any) -> Any:
-        return _as_input_source(value)
+    source: Annotated[
+        InputSource,
+        accepting(f"{_URI} or another step's output", prepare=lambda v: _as_input_source(v)),
+    ]
 
 
 class ProcessingInput(_Input):
@@ -99,7 +96,40 @@ class TrainingInput(_Input):
     content_type: str | None = None
 
 
-class Processing(_JobConfig):
+_ProcessingSource = Annotated[
+    InputSource | ProcessingInput,
+    accepting(
+        f"{_URI}, another step's output or a ProcessingInput", prepare=lambda v: _as_input_source(v)
+    ),
+]
+_TrainingSource = Annotated[
+    InputSource | TrainingInput,
+    accepting(
+        f"{_URI}, another step's output or a TrainingInput", prepare=lambda v: _as_input_source(v)
+    ),
+]
+_Output = Annotated[
+    ProcessingOutput,
+    accepting(
+        f"{_URI}, a ProcessingOutput or None (a fresh path per execution)",
+        prepare=lambda v: _as_output(v),
+    ),
+]
+_Argument = Annotated[
+    ArgumentValue,
+    accepting(
+        "a string, a number, a parameter, join() or another step's output",
+        prepare=lambda v: _as_input_source(v) if isinstance(v, ProcessingOutput) else v,
+        nested=f"{_NESTED}, or as separate arguments",
+    ),
+]
+_Hyperparameter = Annotated[
+    HyperparameterValue,
+    accepting("a string, a number, a boolean, a parameter or join()", nested=_NESTED),
+]
+
+
+class Processing(_Config):
     """What a processing step runs.
 
     Give either ``code`` (one script) or ``source_dir`` with an ``entry_point`` inside it; paths
@@ -109,9 +139,9 @@ class Processing(_JobConfig):
     code: str | None = None
     source_dir: str | None = None
     entry_point: str | None = None
-    inputs: dict[str, InputSource | ProcessingInput] = {}
-    outputs: dict[str, ProcessingOutput] = {}
-    arguments: list[ArgumentValue] = []
+    inputs: dict[str, _ProcessingSource] = {}
+    outputs: dict[str, _Output] = {}
+    arguments: list[_Argument] = []
     step_name: str | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
@@ -122,32 +152,26 @@ class Processing(_JobConfig):
             raise ValueError("give code= (a script) or source_dir= together with entry_point=")
         return self
 
-    @field_validator("arguments", mode="before")
-    @classmethod
-    def _arguments(cls, value: Any) -> Any:
-        if isinstance(value, (list, tuple)):
-            return [_as_input_source(v) if isinstance(v, ProcessingOutput) else v for v in value]
-        return value
-
     @field_validator("outputs", mode="before")
     @classmethod
-    def _outputs(cls, value: Any) -> Any:
+    def _output_names(cls, value: Any) -> Any:
         if isinstance(value, (list, tuple)):
-            value = {name: None for name in value}
+            for name in value:
+                if not isinstance(name, str):
+                    raise ValueError(f"an output name is a string, not {shown(name)}")
+            return dict.fromkeys(value)
         if not isinstance(value, dict):
-            return value
-        normalised: dict[str, Any] = {}
-        for name, spec in value.items():
-            if spec is None:
-                spec = ProcessingOutput()
-            elif isinstance(spec, (str, Parameter, Join)):
-                spec = ProcessingOutput(destination=spec)
-            elif isinstance(spec, dict):
-                spec = ProcessingOutput(**spec)
-            if isinstance(spec, ProcessingOutput):
-                spec = spec.model_copy(update={"name": name})
-            normalised[name] = spec
-        return normalised
+            example = f"[{value!r}]" if isinstance(value, str) else '["train", "test"]'
+            raise ValueError(
+                "must be a list of names or a dict of name -> destination, not "
+                f"{shown(value)}: write outputs={example}"
+            )
+        return value
+
+    @field_validator("outputs")
+    @classmethod
+    def _named(cls, value: dict[str, ProcessingOutput]) -> dict[str, ProcessingOutput]:
+        return {name: spec.model_copy(update={"name": name}) for name, spec in value.items()}
 
     def stamped(self, step_name: str) -> Processing:
         """This config as returned by the step ``step_name``."""
@@ -156,7 +180,7 @@ class Processing(_JobConfig):
         return self.model_copy(update={"step_name": step_name, "outputs": declared})
 
 
-class Training(_JobConfig):
+class Training(_Config):
     """What a training step runs.
 
     ``entry_point`` is a script, relative to ``source_dir`` when one is given and otherwise to
@@ -165,8 +189,8 @@ class Training(_JobConfig):
 
     entry_point: str
     source_dir: str | None = None
-    inputs: dict[str, InputSource | TrainingInput] = {}
-    hyperparameters: dict[str, HyperparameterValue] = {}
+    inputs: dict[str, _TrainingSource] = {}
+    hyperparameters: dict[str, _Hyperparameter] = {}
     output_path: str | Parameter | Join | None = None
     metric_definitions: dict[str, str] = {}
     step_name: str | None = Field(default=None, exclude=True)
@@ -205,15 +229,58 @@ StepConfig = Processing | Training
 
 
 def _check_s3(value: str) -> str:
-    if not _S3_URI.match(value):
-        raise ValueError(f"{value!r} is not an S3 URI (s3://bucket/key)")
+    problem = s3_uri_problem(value)
+    if problem is not None:
+        raise ValueError(f"{value!r} is not an S3 URI: {problem}")
     return value
 
 
-def _as_inputs(value: Any) -> Any:
-    """A config's ``inputs`` mapping with each value turned into an :data:`InputSource`."""
-    if isinstance(value, dict):
-        return {k: _as_input_source(v) for k, v in value.items()}
+def s3_uri_problem(value: str) -> str | None:
+    """What is wrong with ``value`` as an S3 URI (``s3://bucket/key``), or None if nothing is.
+
+    The bucket follows the S3 naming rules: 3-63 lowercase letters, digits, dots and hyphens,
+    starting and ending with a letter or digit, no ``..``, not like an IP address.
+    """
+    if value != value.strip():
+        return "it has spaces at its start or end; remove them"
+    scheme, sep, rest = value.partition("://")
+    if not sep or scheme.lower() not in ("s3", "s3a", "s3n"):
+        return "it does not start with s3:// (an S3 URI reads s3://bucket/key)"
+    if scheme != "s3":
+        return f"write the scheme as s3://, not {scheme}://"
+    bucket = rest.split("/", 1)[0]
+    if not bucket:
+        return "it names no bucket (an S3 URI reads s3://bucket/key)"
+    name = f"the bucket name {bucket!r}"
+    if not 3 <= len(bucket) <= 63:
+        size = f"{len(bucket)} character{'s' if len(bucket) > 1 else ''}"
+        return f"{name} is {size} long; a bucket name has 3 to 63 characters"
+    wrong = set(bucket) - _BUCKET_CHARACTERS
+    if wrong:
+        found = [repr(c) for c in sorted(wrong) if not c.isupper()]
+        if any(c.isupper() for c in wrong):
+            found.insert(0, "uppercase letters")
+        return (
+            f"{name} has {' and '.join(found)}; a bucket name has only lowercase letters, "
+            "digits, dots and hyphens"
+        )
+    if not (bucket[0].isalnum() and bucket[-1].isalnum()):
+        return f"{name} must start and end with a letter or digit"
+    if ".." in bucket:
+        return f"{name} has two dots in a row"
+    if _IP_ADDRESS.match(bucket):
+        return f"{name} is formatted like an IP address, which S3 does not allow"
+    return None
+
+
+def _as_output(value: Any) -> Any:
+    """Turn what a user may give as an output's destination into a :class:`ProcessingOutput`."""
+    if value is None:
+        return ProcessingOutput()
+    if isinstance(value, str):
+        return ProcessingOutput(destination=_check_s3(value))
+    if isinstance(value, (Parameter, Join)):
+        return ProcessingOutput(destination=value)
     return value
 
 

@@ -9,19 +9,27 @@ taking a parameter annotated :class:`Env`.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 from smdsl.declare.durations import to_seconds
 from smdsl.declare.options import check_instance_type
+from smdsl.declare.validation import error_sentence
 from smdsl.errors import EnvConfigError, Problem, display_path
 
 if sys.version_info >= (3, 11):
@@ -32,6 +40,9 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/[\w+=,.@\-/]{1,512}$")
 BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
 PIPELINE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
+RESERVED_TAG_PREFIXES = ("aws:", "sagemaker:")
+"""Tag keys AWS and SageMaker set themselves: a profile may not set them, deploy never removes
+them."""
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 
 
@@ -104,6 +115,18 @@ class Env(BaseSettings):
                 raise ValueError(f"{value!r} is not an S3 bucket name")
         return value
 
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if key.lower().startswith(RESERVED_TAG_PREFIXES):
+                raise ValueError(
+                    f"tag key {key!r}: keys starting with "
+                    f"{' or '.join(repr(p) for p in RESERVED_TAG_PREFIXES)} are reserved for "
+                    "AWS and SageMaker, which set them; choose another key"
+                )
+        return value
+
     @field_validator("prefix")
     @classmethod
     def _prefix(cls, value: str) -> str:
@@ -142,6 +165,79 @@ class EnvFile:
     def describe(self, name: str) -> str:
         where = display_path(self.path) if self.path else "(no config file)"
         return f"{where}: [{self.table}.{name}]"
+
+    def origin(self, name: str, *loc: str) -> str:
+        """Where profile ``name`` got its value at ``loc`` (``"region"``, or ``"steps", "train",
+        "instance_type"``), for messages: the environment variable that set it, else the file."""
+        variable = _setting_variable(loc)
+        if variable is None and loc == ("region",) and "region" not in self.profiles.get(name, {}):
+            variable = next((v for v in REGION_VARIABLES if os.environ.get(v)), None)
+        if variable is None:
+            return f"{self.describe(name)} {'.'.join(loc)}"
+        profile = f", profile {name!r}" if name in self.profiles else ""
+        return f"{variable} (environment variable{profile})"
+
+
+REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
+"""Where a profile without a region gets one, in this order (after ``SMDSL_REGION``)."""
+
+DEPLOY_SETTINGS = {
+    "region": "SMDSL_REGION or AWS_REGION",
+    "role_arn": "SMDSL_ROLE_ARN",
+    "bucket": "SMDSL_BUCKET",
+}
+"""What compiling and deploying need from a profile, with the variables that can set each."""
+
+
+def missing_deploy_settings(env: Env, where: str) -> list[str]:
+    """One message per setting that compiling and deploying need and ``env`` lacks.
+
+    ``where`` names the profile (:meth:`EnvFile.describe`). ``smdsl validate`` reports these
+    along with every other problem; ``smdsl definition`` and ``deploy`` refuse to start on them.
+    """
+    return [
+        f"{where} {name}: missing; compiling and deploying need it (set it in the file, or by "
+        f"{variables})"
+        for name, variables in DEPLOY_SETTINGS.items()
+        if not getattr(env, name)
+    ]
+
+
+def require_deploy_settings(env: Env, where: str) -> tuple[str, str, str]:
+    """The region, role ARN and bucket of ``env``, or one error naming every missing one."""
+    missing = missing_deploy_settings(env, where)
+    if len(missing) == 1:
+        raise EnvConfigError(missing[0])
+    if missing:
+        raise EnvConfigError(
+            f"{where}: {len(missing)} settings missing", [Problem(line) for line in missing]
+        )
+    assert env.region and env.role_arn and env.bucket
+    return env.region, env.role_arn, env.bucket
+
+
+def _setting_variable(loc: tuple[str, ...]) -> str | None:
+    """The ``SMDSL_*`` environment variable that sets the field at ``loc``, if one does.
+
+    pydantic-settings matches names case-insensitively and reads ``SMDSL_STEPS__TRAIN`` (or
+    ``SMDSL_STEPS``) as JSON holding the rest of the path, so those count when they hold it.
+    """
+    names = {key.upper(): key for key in os.environ}
+    for depth in range(len(loc), 0, -1):
+        variable = names.get("SMDSL_" + "__".join(loc[:depth]).upper())
+        if variable is None:
+            continue
+        if depth == len(loc):
+            return variable
+        try:
+            value: Any = json.loads(os.environ[variable])
+        except ValueError:
+            continue
+        for part in loc[depth:]:
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is not None:
+            return variable
+    return None
 
 
 def find_env_file(pipeline_file: Path) -> EnvFile:
@@ -183,11 +279,16 @@ def load_env(pipeline_file: Path, name: str | None) -> Env:
 def _build(env_file: EnvFile, name: str, profile: dict[str, Any]) -> Env:
     values = dict(profile)
     values.setdefault("name", name)
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    region = next((os.environ[v] for v in REGION_VARIABLES if os.environ.get(v)), None)
     if "region" not in values and region:
         values["region"] = region
+    check_json_variables(os.environ)
     try:
         return Env(**values)
+    except SettingsError as exc:
+        raise EnvConfigError(
+            f"{env_file.describe(name)}: an SMDSL_* environment variable cannot be read: {exc}"
+        ) from None
     except ValidationError as exc:
         where = env_file.describe(name)
         lines = [f"{where} {_describe_field_error(error)}" for error in exc.errors()]
@@ -200,6 +301,51 @@ def _build(env_file: EnvFile, name: str, profile: dict[str, Any]) -> Env:
 
 _STEP_FIELDS = set(StepOverride.model_fields)
 
+_JSON_TABLES = {
+    ("tags",): '{"team": "ml"}',
+    ("steps",): '{"train": {"instance_type": "ml.m5.2xlarge"}}',
+    ("steps", "*"): '{"instance_type": "ml.m5.2xlarge"}',
+    ("steps", "*", "environment"): '{"LOG_LEVEL": "debug"}',
+}
+"""The SMDSL_* variables that hold a table, read as JSON, with an example of each."""
+
+_KEYED_TABLES = {("tags", "*"), ("steps", "*", "environment", "*")}
+"""Variables that set one key of a table whose keys are the user's own (tag keys, environment
+variable names): their case matters, and pydantic-settings lower-cases it."""
+
+
+def check_json_variables(environ: Mapping[str, str]) -> None:
+    """Refuse an ``SMDSL_*`` variable that pydantic-settings would misread.
+
+    A table variable must hold a JSON object: pydantic-settings fails on anything else with no
+    word about which variable or what form it wants. A variable that sets one key of a tag or
+    environment table would lose the key's case (``..._ENVIRONMENT__LOG_LEVEL`` sets
+    ``log_level``). Values are never echoed: they may be secrets.
+    """
+    for variable, value in sorted(environ.items()):
+        if not variable.upper().startswith("SMDSL_"):
+            continue
+        raw = variable[len("SMDSL_") :].split("__")
+        path = tuple(p.lower() for p in raw)
+        pattern = tuple("*" if i == 1 and path[0] == "steps" else p for i, p in enumerate(path))
+        if (*pattern[:-1], "*") in _KEYED_TABLES and raw[-1] != raw[-1].lower():
+            table = variable[: -len(raw[-1]) - 2]
+            raise EnvConfigError(
+                f"{variable} would set the key {raw[-1].lower()!r}: SMDSL_* names are read "
+                f"without case; to keep {raw[-1]!r} as written, set the whole table as JSON, "
+                f'e.g. {table}=\'{{"{raw[-1]}": "..."}}\''
+            )
+        if pattern not in _JSON_TABLES:
+            continue
+        try:
+            ok = isinstance(json.loads(value), dict)
+        except ValueError:
+            ok = False
+        if not ok:
+            raise EnvConfigError(
+                f"{variable} must hold a JSON object, e.g. {variable}='{_JSON_TABLES[pattern]}'"
+            )
+
 
 def _describe_field_error(error: Any) -> str:
     loc = ".".join(str(p) for p in error["loc"])
@@ -209,7 +355,7 @@ def _describe_field_error(error: Any) -> str:
             hint = "; per-step settings go in a [...steps.STEP] table"
         known = ", ".join(Env.model_fields)
         return f"{loc}: unknown field (known: {known}){hint}"
-    message = str(error.get("ctx", {}).get("error", error["msg"]))
+    message = error_sentence(error)
     env_var = "SMDSL_" + "__".join(str(p) for p in error["loc"]).upper()
     return f"{loc}: {message} (set in the file, or by {env_var})"
 

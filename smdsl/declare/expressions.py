@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict
 
 from smdsl.declare.params import Parameter
 from smdsl.declare.refs import ModelArtifactsRef, OutputRef
+from smdsl.declare.validation import accepting
 
 JoinPart = str | int | float | bool | Parameter | OutputRef | ModelArtifactsRef
 
@@ -15,7 +18,12 @@ class Join(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    values: tuple[JoinPart, ...]
+    values: tuple[
+        Annotated[
+            JoinPart, accepting("a string, a number, a boolean, a parameter or a step's output")
+        ],
+        ...,
+    ]
     on: str = ""
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from smdsl.declare.durations import to_seconds
+from smdsl.declare.notsecret import Text
 from smdsl.declare.params import Parameter
+from smdsl.declare.validation import accepting, shown
 
 INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9\-]+\.[a-z0-9\-]+$")
 
@@ -43,19 +45,27 @@ class StepOptions(BaseModel):
 
     kind: StepKind
     name: str | None = None
-    instance_type: str | Parameter
-    instance_count: int | Parameter = 1
-    volume_size_gb: int = 30
+    instance_type: Annotated[
+        str | Parameter,
+        accepting('an instance type such as "ml.m5.xlarge" or a String parameter'),
+    ]
+    instance_count: Annotated[
+        int | Parameter,
+        accepting('a whole number >= 1 or an Integer parameter such as param("Count", default=1)'),
+    ] = 1
+    volume_size_gb: Annotated[int, accepting("a whole number of GB from 1 to 16384")] = 30
     framework: str | None = None
     framework_version: str | None = None
     py_version: str | None = None
     image_uri: str | None = None
     max_runtime: int | None = None
-    environment: dict[str, str] = {}
+    environment: dict[str, Text] = {}  # a value may be a not_secret() one
     display_name: str | None = None
     description: str | None = None
-    depends_on: tuple[str, ...] = ()
-    command: tuple[str, ...] = ("python3",)
+    depends_on: Annotated[tuple[str, ...], accepting("a list of step names or step functions")] = ()
+    command: Annotated[
+        tuple[str, ...], accepting('a list of strings such as ["python3", "-u"]')
+    ] = ("python3",)
 
     @field_validator("instance_type")
     @classmethod
@@ -111,10 +121,19 @@ class StepOptions(BaseModel):
     @field_validator("environment", mode="before")
     @classmethod
     def _environment(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            for key, item in value.items():
-                if not isinstance(item, str):
-                    raise ValueError(f"environment variable {key!r} must be a string, got {item!r}")
+        if not isinstance(value, dict):
+            raise ValueError(
+                "must be a dict of variable name -> string value, e.g. "
+                f'{{"LOG_LEVEL": "info"}}, not {shown(value)}'
+            )
+        for key, item in value.items():
+            if not isinstance(item, str):
+                hint = ""
+                if isinstance(item, (dict, list, tuple, set)):
+                    hint = "; pass a nested structure as one string, e.g. json.dumps(value)"
+                elif isinstance(item, (int, float)):
+                    hint = f" (write {str(item)!r})"
+                raise ValueError(f"{key!r} must be a string, not {shown(item)}{hint}")
         return value
 
     @model_validator(mode="after")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from typing import Any, Literal, NoReturn
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError, model_validator
 
 from smdsl.declare.location import caller_location
+from smdsl.declare.validation import describe_validation
 from smdsl.errors import DeclarationError, SourceLocation
 
 ParameterType = Literal["String", "Integer", "Float", "Boolean"]
@@ -64,6 +66,43 @@ class Parameter(BaseModel):
     def __format__(self, spec: str) -> str:
         return self.__str__()
 
+    def __add__(self, other: object) -> NoReturn:
+        raise concatenation_error(f"pipeline parameter {self.name!r}", _variable(self.name), other)
+
+    def __radd__(self, other: object) -> NoReturn:
+        raise concatenation_error(
+            f"pipeline parameter {self.name!r}", _variable(self.name), other, after=True
+        )
+
+
+def concatenation_error(
+    what: str, expression: str, other: object, after: bool = False
+) -> TypeError:
+    """The error for ``value + other`` (or ``other + value``, ``after``) where ``value`` has no
+    value until the pipeline runs: it names the :func:`~smdsl.join` that does it then."""
+    other_text = f"parameter {other.name!r}" if isinstance(other, Parameter) else repr(other)
+    if isinstance(other, str) and after and len(other) > 1 and other.endswith("/"):
+        parts = f"{other[:-1]!r}, {expression}, on='/'"
+    elif isinstance(other, str) and not after and len(other) > 1 and other.startswith("/"):
+        parts = f"{expression}, {other[1:]!r}, on='/'"
+    else:
+        if isinstance(other, Parameter):
+            shown = _variable(other.name)
+        else:
+            shown = repr(other) if isinstance(other, (str, int, float)) else "..."
+        parts = f"{shown}, {expression}" if after else f"{expression}, {shown}"
+    return TypeError(
+        f"{what} has no value until the pipeline runs, so + cannot combine it with "
+        f"{other_text}; build the string with smdsl.join(), which joins its parts when the "
+        f"pipeline runs: join({parts})"
+    )
+
+
+def _variable(name: str) -> str:
+    """A Python name for the parameter ``name`` in an example: ``InputData`` -> ``input_data``."""
+    snake = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+    return snake if snake.isidentifier() else "parameter"
+
 
 def param(
     name: str,
@@ -94,18 +133,10 @@ def param(
         default = float(default)
     try:
         parameter = Parameter(name=name, type=_PY_TYPES[py_type], default=default)
-    except ValueError as exc:
-        raise DeclarationError(_first_error(exc)) from None
+    except ValidationError as exc:
+        raise DeclarationError(describe_validation(exc, title=False)) from None
     parameter._location = caller_location()
     return parameter
-
-
-def _first_error(exc: ValueError) -> str:
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        first = errors()[0]
-        return str(first.get("ctx", {}).get("error", first["msg"]))
-    return str(exc)
 
 
 __all__ = ["Parameter", "ParameterType", "ParameterValue", "param"]

@@ -22,6 +22,7 @@ from smdsl.declare.configs import Processing, Training
 from smdsl.declare.options import StepOptions
 from smdsl.declare.params import Parameter
 from smdsl.declare.refs import ModelArtifactsRef, OutputRef
+from smdsl.declare.validation import describe_validation
 from smdsl.errors import DeclarationError, SourceLocation
 
 MODULE_STEPS = "__smdsl_steps__"
@@ -108,7 +109,9 @@ def _decorator(
     depends_on = settings.pop("depends_on", None) or ()
     if isinstance(depends_on, (str, StepFunction)):
         depends_on = (depends_on,)
-    settings["depends_on"] = tuple(d.name if isinstance(d, StepFunction) else d for d in depends_on)
+    if isinstance(depends_on, (list, tuple)):  # anything else is refused by StepOptions
+        depends_on = tuple(d.name if isinstance(d, StepFunction) else d for d in depends_on)
+    settings["depends_on"] = depends_on
 
     def decorate(fn: Callable[..., C]) -> StepFunction[C]:
         if isinstance(fn, StepFunction):
@@ -119,7 +122,9 @@ def _decorator(
         try:
             options = StepOptions(kind=kind, **settings)
         except ValidationError as exc:
-            raise DeclarationError(_describe(name, exc)) from None
+            raise DeclarationError(
+                f"step {name!r}: {describe_validation(exc, title=False)}"
+            ) from None
         code = fn.__code__
         signature = inspect.signature(fn).parameters
         spec = StepSpec(
@@ -138,15 +143,6 @@ def _decorator(
         return step
 
     return decorate
-
-
-def _describe(step: str, exc: ValidationError) -> str:
-    parts = []
-    for error in exc.errors():
-        field = ".".join(str(p) for p in error["loc"] if not isinstance(p, int))
-        message = str(error.get("ctx", {}).get("error", error["msg"]))
-        parts.append(f"{field}: {message}" if field else message)
-    return f"step {step!r}: " + "; ".join(parts)
 
 
 def processing_step(
@@ -177,7 +173,7 @@ def processing_step(
             return Processing(code="code/preprocess.py", outputs=["train", "test"])
     """
     _check_called("processing", _function, instance_type)
-    return _decorator("processing", _settings(locals(), command=tuple(command)))
+    return _decorator("processing", _settings(locals()))
 
 
 def training_step(

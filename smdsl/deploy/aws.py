@@ -12,13 +12,12 @@ from typing import Any
 
 from smdsl.compile.builder import CompiledPipeline
 from smdsl.compile.bundles import CodeObject
+from smdsl.declare.env import RESERVED_TAG_PREFIXES
 from smdsl.deploy.diff import definition_changes
 from smdsl.errors import DeployError
 
 INLINE_LIMIT = 1_048_576
 """Longest definition SageMaker takes inline; longer ones go through S3."""
-
-PROTECTED_TAG_PREFIXES = ("aws:", "sagemaker:")
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,7 @@ class Plan:
     changes: list[str] = field(default_factory=list)
     tags_to_add: dict[str, str] = field(default_factory=dict)
     tags_to_remove: list[str] = field(default_factory=list)
-    state_unknown: str | None = None  # why the deployed state could not be read
+    offline: bool = False  # planned without reading AWS: deployed and uploads are assumed
 
     @property
     def action(self) -> str:
@@ -60,38 +59,81 @@ class Plan:
         return self.action != "none" or bool(self.uploads)
 
 
+@dataclass(frozen=True)
+class Patience:
+    """How long to wait for AWS: retries after the first try, and timeouts in seconds."""
+
+    retries: int = 3
+    connect_timeout: float = 10
+    read_timeout: float = 60
+
+
+DRY_RUN_PATIENCE = Patience(retries=1, connect_timeout=3, read_timeout=10)
+"""A dry run only reads, so it gives up sooner than a deploy."""
+
+
 class AwsClients:
     """The two boto3 clients a deploy uses, with AWS errors turned into :class:`DeployError`."""
 
-    def __init__(self, region: str, retries: int = 3, connect_timeout: float = 10) -> None:
+    def __init__(self, region: str, patience: Patience | None = None) -> None:
         import boto3
         from botocore.config import Config
 
+        patience = patience or Patience()
         config = Config(
-            retries={"max_attempts": retries, "mode": "standard"},
-            connect_timeout=connect_timeout,
+            retries={"max_attempts": patience.retries, "mode": "standard"},
+            connect_timeout=patience.connect_timeout,
+            read_timeout=patience.read_timeout,
         )
         session = boto3.Session(region_name=region)
         self.sagemaker = session.client("sagemaker", config=config)
         self.s3 = session.client("s3", config=config)
 
     def call(self, client: Any, operation: str, **kwargs: Any) -> Any:
-        from botocore.exceptions import BotoCoreError, ClientError
-
+        """``client.<operation>(**kwargs)``, with any failure as one :class:`DeployError`."""
         try:
             return getattr(client, _snake(operation))(**kwargs)
-        except ClientError as exc:
-            error = exc.response.get("Error", {})
-            code = error.get("Code", "Error")
-            message = error.get("Message") or str(exc)
-            raise DeployError(f"AWS refused {operation}: {code}: {message}") from None
-        except BotoCoreError as exc:
-            raise DeployError(f"{operation} failed: {exc}") from None
+        except Exception as exc:
+            raise aws_failure(operation, exc) from None
+
+
+def aws_failure(operation: str, exc: Exception) -> Exception:
+    """A boto3 failure of ``operation`` as a one-line :class:`DeployError`; other errors as is."""
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        EndpointConnectionError,
+        NoCredentialsError,
+    )
+
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        code = error.get("Code") or f"HTTP {status}"
+        message = error.get("Message") or str(exc)
+        server = f" (HTTP {status}, a fault on the AWS side)" if (status or 0) >= 500 else ""
+        return DeployError(f"AWS refused {operation}: {code}: {message}{server}")
+    if isinstance(exc, NoCredentialsError):
+        return DeployError(
+            f"{operation} failed: no AWS credentials found (set AWS_PROFILE or "
+            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; to see a plan without AWS, use "
+            "--dry-run --offline)"
+        )
+    if isinstance(exc, EndpointConnectionError):
+        endpoint = exc.kwargs.get("endpoint_url")
+        return DeployError(f"{operation} failed: could not connect to {endpoint}")
+    if isinstance(exc, BotoCoreError):
+        return DeployError(f"{operation} failed: {exc}")
+    return exc
 
 
 def read_deployed(aws: AwsClients, name: str) -> DeployedPipeline | None:
-    """The pipeline ``name`` as deployed, or None when there is none."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    """The pipeline ``name`` as deployed, or None when there is none.
+
+    Only "no such pipeline" means None; any other failure to read is a :class:`DeployError`, so
+    that a plan never shows a create for a pipeline that could not be read.
+    """
+    from botocore.exceptions import ClientError
 
     try:
         described = aws.sagemaker.describe_pipeline(PipelineName=name)
@@ -101,11 +143,9 @@ def read_deployed(aws: AwsClients, name: str) -> DeployedPipeline | None:
             error.get("Message", "")
         ):
             return None
-        raise DeployError(
-            f"AWS refused DescribePipeline: {error.get('Code')}: {error.get('Message')}"
-        ) from None
-    except BotoCoreError as exc:
-        raise DeployError(f"DescribePipeline failed: {exc}") from None
+        raise aws_failure("DescribePipeline", exc) from None
+    except Exception as exc:
+        raise aws_failure("DescribePipeline", exc) from None
     arn = described["PipelineArn"]
     tags = aws.call(aws.sagemaker, "ListTags", ResourceArn=arn).get("Tags", [])
     return DeployedPipeline(
@@ -127,6 +167,8 @@ def missing_code(aws: AwsClients, bucket: str, objects: tuple[CodeObject, ...]) 
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         reason = "does not exist" if status == 404 else "is not accessible"
         raise DeployError(f"S3 bucket {bucket!r} {reason} (HTTP {status})") from None
+    except Exception as exc:
+        raise aws_failure(f"HeadBucket {bucket}", exc) from None
     missing = []
     for obj in objects:
         try:
@@ -136,14 +178,19 @@ def missing_code(aws: AwsClients, bucket: str, objects: tuple[CodeObject, ...]) 
             if status != 404:
                 raise DeployError(f"cannot check s3://{bucket}/{obj.key}: HTTP {status}") from None
             missing.append(obj)
+        except Exception as exc:
+            raise aws_failure(f"HeadObject s3://{bucket}/{obj.key}", exc) from None
     return missing
 
 
 def make_plan(
-    pipeline: CompiledPipeline, deployed: DeployedPipeline | None, uploads: list[CodeObject]
+    pipeline: CompiledPipeline,
+    deployed: DeployedPipeline | None,
+    uploads: list[CodeObject],
+    offline: bool = False,
 ) -> Plan:
     """Compare the compiled pipeline with what is deployed."""
-    plan = Plan(pipeline, deployed, uploads)
+    plan = Plan(pipeline, deployed, uploads, offline=offline)
     new_definition = json.loads(pipeline.definition)
     if deployed is None:
         plan.tags_to_add = dict(pipeline.tags)
@@ -157,7 +204,7 @@ def make_plan(
     plan.tags_to_remove = sorted(
         k
         for k in deployed.tags
-        if k not in pipeline.tags and not k.startswith(PROTECTED_TAG_PREFIXES)
+        if k not in pipeline.tags and not k.lower().startswith(RESERVED_TAG_PREFIXES)
     )
     return plan
 
@@ -167,27 +214,37 @@ def apply_plan(aws: AwsClients, plan: Plan) -> None:
     pipeline = plan.pipeline
     for obj in plan.uploads:
         aws.call(aws.s3, "PutObject", Bucket=pipeline.bucket, Key=obj.key, Body=obj.body)
-    definition = _definition_argument(aws, pipeline)
-    common: dict[str, Any] = {
-        "PipelineName": pipeline.name,
-        "RoleArn": pipeline.role_arn,
-        **definition,
-    }
-    if pipeline.description:
-        common["PipelineDescription"] = pipeline.description[:3072]
+    if plan.deployed is None or plan.changes:
+        common: dict[str, Any] = {
+            "PipelineName": pipeline.name,
+            "RoleArn": pipeline.role_arn,
+            **_definition_argument(aws, pipeline),
+        }
+        if pipeline.description:
+            common["PipelineDescription"] = pipeline.description
     if plan.deployed is None:
         tags = [{"Key": k, "Value": v} for k, v in pipeline.tags.items()]
         aws.call(aws.sagemaker, "CreatePipeline", **common, **({"Tags": tags} if tags else {}))
         return
     if plan.changes:
         aws.call(aws.sagemaker, "UpdatePipeline", **common)
+    try:
+        _retag(aws, plan, plan.deployed.arn)
+    except DeployError as exc:
+        if not plan.changes:
+            raise
+        raise DeployError(
+            f"pipeline {pipeline.name} was updated (its new definition is deployed), but "
+            f"only its tags failed: {exc}; rerun the deploy to retry the tags"
+        ) from None
+
+
+def _retag(aws: AwsClients, plan: Plan, arn: str) -> None:
     if plan.tags_to_add:
         tags = [{"Key": k, "Value": v} for k, v in plan.tags_to_add.items()]
-        aws.call(aws.sagemaker, "AddTags", ResourceArn=plan.deployed.arn, Tags=tags)
+        aws.call(aws.sagemaker, "AddTags", ResourceArn=arn, Tags=tags)
     if plan.tags_to_remove:
-        aws.call(
-            aws.sagemaker, "DeleteTags", ResourceArn=plan.deployed.arn, TagKeys=plan.tags_to_remove
-        )
+        aws.call(aws.sagemaker, "DeleteTags", ResourceArn=arn, TagKeys=plan.tags_to_remove)
 
 
 def _definition_argument(aws: AwsClients, pipeline: CompiledPipeline) -> dict[str, Any]:

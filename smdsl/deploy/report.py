@@ -10,10 +10,10 @@ def describe_plan(plan: Plan, dry_run: bool) -> str:
     pipeline = plan.pipeline
     would = "would " if dry_run else ""
     lines = []
-    if plan.state_unknown:
+    if plan.offline:
         lines.append(
-            f"note: could not read the deployed pipeline ({plan.state_unknown}); "
-            "showing the plan for a first deploy"
+            "offline: nothing was read from AWS; this is the plan for a first deploy into an "
+            "empty account"
         )
     size = len(pipeline.code)
     lines.append(

@@ -8,6 +8,7 @@ user's file and line.
 
 from __future__ import annotations
 
+import functools
 import re
 import typing
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ import networkx as nx
 from pydantic import ValidationError
 
 from smdsl.declare.configs import Processing, StepConfig, Training, parameters, references
-from smdsl.declare.env import Env, find_env_file
+from smdsl.declare.env import Env, find_env_file, missing_deploy_settings
 from smdsl.declare.options import StepOptions
 from smdsl.declare.params import Parameter
 from smdsl.declare.refs import ModelArtifactsRef, OutputRef
@@ -26,7 +27,6 @@ from smdsl.declare.steps import CONFIG_TYPES, StepFunction
 from smdsl.errors import (
     GraphError,
     Problem,
-    SmdslError,
     SourceLocation,
     did_you_mean,
     display_path,
@@ -35,11 +35,18 @@ from smdsl.graph.checks import (
     SAGEMAKER_NAME,
     config_problems,
     describe_validation,
-    framework_version_problem,
     instance_type_problem,
 )
+from smdsl.graph.codepaths import project_root
+from smdsl.graph.failed_upstream import FailedUpstream, caused_by_stand_in
+from smdsl.graph.frameworks import image_problems
 from smdsl.graph.loader import PipelineModule
-from smdsl.graph.tracebacks import user_location
+from smdsl.graph.regions import closest_region, sagemaker_regions
+from smdsl.graph.secrets import parameter_problem, step_problems
+from smdsl.graph.tracebacks import describe_raised, user_location
+
+DESCRIPTION_LIMIT = 3072
+"""The longest pipeline description SageMaker accepts."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,14 @@ class PipelineGraph:
     nodes: dict[str, StepNode]
     order: list[str]
     parameters: list[Parameter] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    """What deploys but is probably not what the user meant (an unused parameter, ...)."""
+
+    @property
+    def description(self) -> str | None:
+        """The pipeline's description as SageMaker stores it: cut to its limit."""
+        text = self.env.description or self.module.description
+        return text[:DESCRIPTION_LIMIT] if text else None
 
     @property
     def pipeline_name(self) -> str:
@@ -95,22 +110,30 @@ class PipelineGraph:
         return [n for n in self.order if n in preds]
 
 
-def build_graph(module: PipelineModule, env: Env) -> PipelineGraph:
+def build_graph(module: PipelineModule, env: Env, *, for_deploy: bool = False) -> PipelineGraph:
     """Check the steps of ``module`` under ``env`` and return their graph.
 
+    With ``for_deploy``, also report each setting that compiling and deploying need and the
+    profile lacks (region, role ARN, bucket), as ``smdsl validate`` does for a named profile.
     Raises :class:`GraphError` listing every problem found.
     """
-    return _Builder(module, env).build()
+    return _Builder(module, env, for_deploy).build()
 
 
 class _Builder:
-    def __init__(self, module: PipelineModule, env: Env) -> None:
+    def __init__(self, module: PipelineModule, env: Env, for_deploy: bool = False) -> None:
         self.module = module
         self.env = env
+        self.for_deploy = for_deploy
+        self.env_file = find_env_file(module.path)
+        self.instance_origins: dict[str, str] = {}  # step -> the profile key that set it
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
         self.steps: dict[str, StepFunction[Any]] = {}
         self.index: dict[str, int] = {}
         self.dag: nx.DiGraph = nx.DiGraph()
+        self.functions: dict[str, list[str]] = {}  # function name -> steps named otherwise
+        self.upstreams: dict[str, dict[str, str]] = {}  # step -> {parameter: upstream step}
 
     def problem(
         self,
@@ -137,6 +160,7 @@ class _Builder:
                 f"no steps found in {display_path(self.module.path)}: decorate functions "
                 "with @processing_step or @training_step"
             )
+        self.check_env()
         options = self.resolve_options()
         env_params = self.add_declared_edges()
         if self.check_cycles():
@@ -146,11 +170,30 @@ class _Builder:
         self.add_reference_edges(configs)
         params = self.collect_parameters(configs)
         self.check_options(options)
+        self.check_secrets(options, configs, params)
         self.check_cycles()
         self.fail_if_problems()
         order = self.topological_order()
         nodes = {n: StepNode(self.steps[n], options[n], configs[n]) for n in order}
-        return PipelineGraph(self.module, self.env, self.dag, nodes, order, params)
+        graph = PipelineGraph(self.module, self.env, self.dag, nodes, order, params)
+        graph.warnings = self.warnings + self.description_warnings()
+        return graph
+
+    def description_warnings(self) -> list[Problem]:
+        text = self.env.description or self.module.description
+        if not text or len(text) <= DESCRIPTION_LIMIT:
+            return []
+        if self.env.description:
+            where = find_env_file(self.module.path).describe(self.env.name)
+            source = f"{where} description"
+        else:
+            source = f"the docstring of {display_path(self.module.path)}"
+        return [
+            Problem(
+                f"the pipeline description ({source}) is {len(text):,} characters long; "
+                f"SageMaker keeps {DESCRIPTION_LIMIT:,}, so it is cut to that length"
+            )
+        ]
 
     # -- steps and names ---------------------------------------------------------------------
 
@@ -171,6 +214,52 @@ class _Builder:
             self.steps[name] = step
             self.index[name] = len(self.index)
             self.dag.add_node(name)
+            function = step.spec.function_name.rsplit(".", 1)[-1]
+            if function != name:
+                self.functions.setdefault(function, []).append(name)
+
+    def step_for(self, name: str) -> str | None:
+        """The step ``name`` refers to: the step of that name, else the one step whose function
+        has that name (a step's own name wins over another step's function name)."""
+        if name in self.steps:
+            return name
+        named = self.functions.get(name, [])
+        return named[0] if len(named) == 1 else None
+
+    def step_names(self, but: str | None = None) -> str:
+        """``steps: a, b (function c)``: the steps other than ``but``, for a message."""
+        names = [
+            name if function == name else f"{name} (function {function})"
+            for name, step in self.steps.items()
+            if name != but
+            for function in [step.spec.function_name.rsplit(".", 1)[-1]]
+        ]
+        if not names:
+            return "steps: none besides this one"
+        shown = names[:20] + ([f"{len(names) - 20} more"] if len(names) > 20 else [])
+        return "steps: " + ", ".join(shown)
+
+    def unknown_parameter(self, step: str, pname: str, hint: Any) -> str:
+        """Why the parameter ``pname`` of ``step`` is neither an upstream step nor the env."""
+        named = self.functions.get(pname, [])
+        if len(named) > 1:
+            return (
+                f"parameter {pname!r} could mean step {' or '.join(repr(n) for n in named)}, "
+                f"whose functions are all named {pname!r}; name it after one of these steps"
+            )
+        if pname == "env" and hint is not None:
+            annotation = getattr(hint, "__name__", str(hint))
+            return (
+                f"parameter 'env' is annotated {annotation}, not Env: annotate it env: Env "
+                "(from smdsl import Env) to receive the environment profile; "
+                f"{self.step_names(step)}"
+            )
+        known = [*self.steps, *self.functions]
+        return (
+            f"parameter {pname!r} does not name a step{did_you_mean(pname, known)}; "
+            f"{self.step_names(step)}; a parameter annotated Env (env: Env) receives the "
+            "environment profile"
+        )
 
     def resolve_options(self) -> dict[str, StepOptions]:
         """Each step's options with the env's overrides applied.
@@ -193,6 +282,10 @@ class _Builder:
             overrides.setdefault(target, []).append(
                 self.env.steps[key].model_dump(exclude_none=True, exclude_defaults=True)
             )
+            if self.env.steps[key].instance_type is not None:  # applied in this order: last wins
+                self.instance_origins[target] = self.env_file.origin(
+                    self.env.name, "steps", key, "instance_type"
+                )
         resolved: dict[str, StepOptions] = {}
         for name, step in self.steps.items():
             options: StepOptions = step.spec.options
@@ -200,7 +293,9 @@ class _Builder:
                 try:
                     options = options.merged(override)
                 except ValidationError as exc:
-                    self.problem(f"{where}: steps.{name}: {describe_validation(exc)}", step)
+                    self.problem(
+                        f"{where}: steps.{name}: {describe_validation(exc, title=False)}", step
+                    )
             resolved[name] = options
         return resolved
 
@@ -215,42 +310,41 @@ class _Builder:
         env_params: dict[str, str | None] = {}
         for name, step in self.steps.items():
             env_params[name] = None
+            upstreams = self.upstreams.setdefault(name, {})
             hints = _type_hints(step)
             for pname in step.spec.parameters:
                 hint = hints.get(pname)
                 if hint is Env or (hint is None and pname == "env"):
                     env_params[name] = pname
                     continue
-                if pname not in self.steps:
+                target = self.step_for(pname)
+                if target is None:
                     if pname in step.spec.optional:
                         continue  # has a default: not an upstream step
-                    self.problem(
-                        f"parameter {pname!r} does not name a step"
-                        f"{did_you_mean(pname, self.steps)}",
-                        step,
-                        pname,
-                    )
+                    self.problem(self.unknown_parameter(name, pname, hint), step, pname)
                     continue
-                upstream = self.steps[pname]
+                upstream = self.steps[target]
                 expected = CONFIG_TYPES[upstream.spec.kind]
                 if hint in (Processing, Training) and hint is not expected:
                     self.problem(
                         f"parameter {pname!r} is annotated {hint.__name__} but step "
-                        f"{pname!r} is a {upstream.spec.kind} step returning "
+                        f"{target!r} is a {upstream.spec.kind} step returning "
                         f"{expected.__name__}",
                         step,
                         pname,
                     )
-                self.add_edge(pname, name, "parameter")
+                upstreams[pname] = target
+                self.add_edge(target, name, "parameter")
             for dep in step.spec.options.depends_on:
-                if dep not in self.steps:
+                target = self.step_for(dep)
+                if target is None:
                     self.problem(
-                        f"unknown step {dep!r}{did_you_mean(dep, self.steps)}",
+                        f"unknown step {dep!r}{did_you_mean(dep, [*self.steps, *self.functions])}",
                         step,
                         "depends_on",
                     )
                 else:
-                    self.add_edge(dep, name, "depends_on")
+                    self.add_edge(target, name, "depends_on")
         return env_params
 
     def add_reference_edges(self, configs: dict[str, StepConfig]) -> None:
@@ -330,52 +424,101 @@ class _Builder:
             step = self.steps[name]
             kwargs: dict[str, Any] = {}
             ready = True
+            stand_in = False
             for pname in step.spec.parameters:
+                upstream = self.upstreams[name].get(pname)
                 if pname == env_params[name]:
                     kwargs[pname] = self.env
-                elif pname in self.steps:
-                    if pname not in configs:
-                        ready = False  # its upstream failed; that problem is reported already
-                    kwargs[pname] = configs.get(pname)
+                elif upstream is not None:
+                    # An upstream that failed is reported already; this step is still called, so
+                    # that its own problems are found too.
+                    failed = upstream not in configs
+                    stand_in = stand_in or failed
+                    kwargs[pname] = FailedUpstream(upstream) if failed else configs[upstream]
                 elif pname not in step.spec.optional:
                     ready = False  # names no step: reported already
             if not ready:
                 continue
             try:
                 configs[name] = step(**kwargs)
-            except ValidationError as exc:
-                self.problem(
-                    describe_validation(exc),
-                    step,
-                    location=user_location(exc.__traceback__) or step.spec.location,
-                )
-            except SmdslError as exc:
-                self.problem(
-                    str(exc), step, location=user_location(exc.__traceback__) or step.spec.location
-                )
-            except Exception as exc:
-                self.problem(
-                    f"raised {type(exc).__name__}: {exc}",
-                    step,
-                    location=user_location(exc.__traceback__) or step.spec.location,
-                )
+            except BaseException as exc:
+                if stand_in and caused_by_stand_in(exc):
+                    continue  # it used the failed upstream: that problem is reported already
+                self.report_raised(step, exc)
             else:
                 self.check_config(step, configs[name])
         return configs
 
+    def report_raised(self, step: StepFunction[Any], exc: BaseException) -> None:
+        """Report what calling ``step`` raised, at the user's line that raised it."""
+        if isinstance(exc, ValidationError):
+            message = describe_validation(exc)
+        else:  # SystemExit and KeyboardInterrupt included
+            message = describe_raised(exc)
+        self.problem(message, step, location=user_location(exc.__traceback__) or step.spec.location)
+
+    @functools.cached_property
+    def project_root(self) -> Path:
+        """The folder the pipeline's code must lie in."""
+        return project_root(self.module.path)
+
     def check_config(self, step: StepFunction[Any], config: StepConfig) -> None:
         base = Path(step.spec.location.file).resolve().parent
-        for message, field_name in config_problems(config, base):
+        for message, field_name in config_problems(config, base, self.project_root):
             self.problem(message, step, field_name)
 
-    def check_options(self, options: dict[str, StepOptions]) -> None:
+    def check_secrets(
+        self,
+        options: dict[str, StepOptions],
+        configs: dict[str, StepConfig],
+        params: list[Parameter],
+    ) -> None:
+        """Refuse literal secrets: in each step's resolved options and config, and defaults."""
+        profile = find_env_file(self.module.path).describe(self.env.name)
         for name, step in self.steps.items():
+            declared = step.spec.options
+            found = step_problems(name, declared, options[name], configs.get(name), profile)
+            for message, field_name in found:
+                self.problem(message, step, field_name)
+        for parameter in params:
+            reason = parameter_problem(parameter)
+            if reason:
+                self.problem(reason, location=parameter.location)
+
+    def check_env(self) -> None:
+        """The profile's region is one SageMaker runs in; with for_deploy, nothing is missing."""
+        region = self.env.region
+        if region is not None and region not in sagemaker_regions():
+            close = closest_region(region)
+            self.problem(
+                f"{self.env_file.origin(self.env.name, 'region')}: {region!r} is not a region "
+                "where SageMaker runs" + (f" (did you mean {close!r}?)" if close else "")
+            )
+        if self.for_deploy:
+            for message in missing_deploy_settings(self.env, self.env_file.describe(self.env.name)):
+                self.problem(message)
+
+    def check_options(self, options: dict[str, StepOptions]) -> None:
+        """Instance types SageMaker offers, and a framework image for each step.
+
+        A problem with an instance type a profile set is reported at the profile's key (or the
+        variable that set it), not at the decorator that the profile overrode.
+        """
+        region = self.env.region
+        if region is not None and region not in sagemaker_regions():
+            region = None  # reported by check_env; no image would match it
+        region_origin = self.env_file.origin(self.env.name, "region")
+        for name, step in self.steps.items():
+            origin = self.instance_origins.get(name)
+            found = list(image_problems(options[name], region, region_origin))
             message = instance_type_problem(step.spec.kind, options[name].instance_type)
             if message:
-                self.problem(message, step, "instance_type")
-            message = framework_version_problem(options[name])
-            if message:
-                self.problem(message, step, "framework_version")
+                found.insert(0, (message, "instance_type"))
+            for message, field_name in found:
+                if field_name == "instance_type" and origin is not None:
+                    self.problem(f"{origin}: {message}")
+                else:
+                    self.problem(message, step, field_name)
 
     def collect_parameters(self, configs: dict[str, StepConfig]) -> list[Parameter]:
         found: dict[str, Parameter] = {}
@@ -390,6 +533,17 @@ class _Builder:
                     sources.append((value, step, fname))
             if name in configs:
                 sources += [(p, step, path) for path, p in parameters(configs[name])]
+        used = {parameter.name for parameter, user, _ in sources if user is not None}
+        declared = {parameter.name: parameter for parameter in self.module.parameters}
+        self.warnings += [
+            Problem(
+                f"parameter {name!r} is declared but no step uses it; it is still a "
+                "parameter of the pipeline, offered when an execution starts",
+                parameter.location,
+            )
+            for name, parameter in declared.items()
+            if name not in used
+        ]
         for parameter, user, path in sources:
             known = found.get(parameter.name)
             if known is None:

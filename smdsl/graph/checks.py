@@ -6,13 +6,11 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from smdsl.declare.configs import Processing, StepConfig
-from smdsl.declare.options import StepOptions
 from smdsl.declare.params import Parameter
-from smdsl.errors import did_you_mean, display_path
-from smdsl.graph.frameworks import framework_versions
+from smdsl.declare.validation import describe_validation as describe_validation
+from smdsl.errors import did_you_mean
+from smdsl.graph.codepaths import code_problems
 from smdsl.graph.instances import instance_types
 
 SAGEMAKER_NAME = re.compile(r"^[A-Za-z0-9\-_]{1,64}$")
@@ -20,21 +18,43 @@ SAGEMAKER_NAME = re.compile(r"^[A-Za-z0-9\-_]{1,64}$")
 
 CHANNEL_NAME = re.compile(r"^[A-Za-z0-9\.\-_]{1,64}$")
 
+RESERVED_PROCESSING_NAMES = {
+    "code": "the SageMaker SDK adds an input named 'code' that carries the step's script",
+    "smdsl-source": "smdsl adds an input named 'smdsl-source' that carries a source_dir",
+}
+"""Input names a processing job gets besides the user's, with the reason, for messages."""
 
-def config_problems(config: StepConfig, base: Path) -> Iterator[tuple[str, str]]:
-    """(message, field) for each name SageMaker would reject and each code path missing."""
+
+def config_problems(
+    config: StepConfig, base: Path, root: Path | None = None
+) -> Iterator[tuple[str, str]]:
+    """(message, field) for each name SageMaker would reject and each code path missing.
+
+    ``base`` is the pipeline file's folder; code must lie in the project folder ``root``
+    (default ``base``), see :mod:`smdsl.graph.codepaths`.
+    """
     if isinstance(config, Processing):
         for field_name, keys in (("input", config.inputs), ("output", config.outputs)):
             for key in keys:
-                if not SAGEMAKER_NAME.match(key) or key == "code":
+                if key in RESERVED_PROCESSING_NAMES:
                     yield (
-                        f"{field_name} name {key!r} would be rejected: use 1-64 letters, "
-                        "digits, '-' or '_' ('code' is reserved)",
+                        f"{field_name} name {key!r} is reserved: {RESERVED_PROCESSING_NAMES[key]}, "
+                        "and the names of a job's inputs and outputs must be unique; choose "
+                        "another name",
                         f"{field_name}s[{key!r}]",
                     )
-        paths = [("code", config.code)] if config.code else [("source_dir", config.source_dir)]
-        if config.source_dir and config.entry_point:
-            paths.append(("entry_point", str(Path(config.source_dir) / config.entry_point)))
+                elif not SAGEMAKER_NAME.match(key):
+                    yield (
+                        f"{field_name} name {key!r} would be rejected: use 1-64 letters, "
+                        "digits, '-' or '_'",
+                        f"{field_name}s[{key!r}]",
+                    )
+        for key in sorted(config.inputs.keys() & config.outputs.keys()):
+            yield (
+                f"{key!r} names both an input and an output: SageMaker needs the names of a "
+                "job's inputs and outputs to be unique",
+                f"outputs[{key!r}]",
+            )
     else:
         for key in config.inputs:
             if not CHANNEL_NAME.match(key):
@@ -43,16 +63,7 @@ def config_problems(config: StepConfig, base: Path) -> Iterator[tuple[str, str]]
                     "'-' or '_'",
                     f"inputs[{key!r}]",
                 )
-        paths = [("source_dir", config.source_dir)] if config.source_dir else []
-        paths.append(("entry_point", str(Path(config.source_dir or ".") / config.entry_point)))
-    for field_name, relative in paths:
-        if relative is None:
-            continue
-        target = base / relative
-        wanted_dir = field_name == "source_dir"
-        if not (target.is_dir() if wanted_dir else target.is_file()):
-            kind = "folder" if wanted_dir else "file"
-            yield f"{kind} {relative!r} not found (looked for {display_path(target)})", field_name
+    yield from code_problems(config, base, root or base)
 
 
 def instance_type_problem(kind: str, declared: str | Parameter) -> str | None:
@@ -64,33 +75,3 @@ def instance_type_problem(kind: str, declared: str | Parameter) -> str | None:
             f"{value!r} is not a {kind} instance type SageMaker offers{did_you_mean(value, known)}"
         )
     return None
-
-
-def framework_version_problem(options: StepOptions) -> str | None:
-    """Why the step's framework version has no SageMaker image, if it has none."""
-    if options.framework is None or options.framework_version is None:
-        return None
-    known = framework_versions(options.framework)
-    if known is None or options.framework_version in known:
-        return None
-    newest = sorted(known, key=_version_key)[-4:]
-    return (
-        f"{options.framework} {options.framework_version!r} has no SageMaker image"
-        f"{did_you_mean(options.framework_version, known)}; recent versions: {', '.join(newest)}"
-    )
-
-
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in re.findall(r"\d+", version))
-
-
-def describe_validation(exc: ValidationError) -> str:
-    """A pydantic validation error as one line: ``Model: field: message; ...``."""
-    parts = []
-    for error in exc.errors():
-        loc = ".".join(str(p) for p in error["loc"])
-        message = str(error.get("ctx", {}).get("error", error["msg"]))
-        if error["type"] == "extra_forbidden":
-            message = "unknown field"
-        parts.append(f"{loc}: {message}" if loc else message)
-    return f"{exc.title}: " + "; ".join(parts)

@@ -13,8 +13,8 @@ from typing import Any
 
 from smdsl.declare.params import Parameter
 from smdsl.declare.steps import MODULE_STEPS, StepFunction
-from smdsl.errors import PipelineLoadError, SmdslError, display_path
-from smdsl.graph.tracebacks import user_location
+from smdsl.errors import PipelineLoadError, display_path
+from smdsl.graph.tracebacks import describe_raised, user_location
 
 _counter = itertools.count()
 
@@ -67,17 +67,11 @@ def _execute(path: Path) -> ModuleType:
         where = f'File "{display_path(exc.filename or path)}", line {exc.lineno}'
         text = f"\n    {exc.text.strip()}" if exc.text else ""
         raise PipelineLoadError(f"{where}: syntax error: {exc.msg}{text}") from None
-    except Exception as exc:
+    except BaseException as exc:  # SystemExit and KeyboardInterrupt are the pipeline's too
         sys.modules.pop(name, None)
         location = user_location(exc.__traceback__, prefer=str(path))
         where = f"{location}: " if location else f"{display_path(path)}: "
-        what = str(exc) if isinstance(exc, SmdslError) else f"{type(exc).__name__}: {exc}"
-        raise PipelineLoadError(f"{where}{what}") from None
-    except SystemExit as exc:
-        sys.modules.pop(name, None)
-        raise PipelineLoadError(
-            f"{display_path(path)}: the pipeline file called exit({exc.code!r}) while loading"
-        ) from None
+        raise PipelineLoadError(f"{where}{describe_raised(exc)}") from None
     finally:
         if folder in sys.path:
             sys.path.remove(folder)
@@ -86,15 +80,33 @@ def _execute(path: Path) -> ModuleType:
 
 
 def _forget_local_modules(before: set[str], folder: Path) -> None:
-    """Drop helper modules this load imported from the pipeline's own folder.
+    """Drop helper modules this load imported from the pipeline's own source files.
 
     They stay alive through the pipeline module's references, but the next pipeline that
     imports a helper of the same name (``common.py`` beside another pipeline) gets its own.
+    Installed packages are never forgotten, even when their virtual environment lies inside the
+    pipeline's folder (``project/.venv``): importing numpy a second time in one process fails.
     """
     for name in set(sys.modules) - before:
         file = getattr(sys.modules[name], "__file__", None)
-        if file and Path(file).resolve().is_relative_to(folder):
+        if file and is_own_source(Path(file), folder):
             del sys.modules[name]
+
+
+_INSTALL_DIRS = {"site-packages", "dist-packages"}
+
+
+def is_own_source(file: Path, folder: Path) -> bool:
+    """True when ``file`` is a source file of the project in ``folder``, not an installed one."""
+    resolved = file.resolve()
+    if not resolved.is_relative_to(folder):
+        return False
+    if any(part in _INSTALL_DIRS for path in (file, resolved) for part in path.parts):
+        return False
+    prefixes = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    return not any(
+        resolved.is_relative_to(prefix) and not folder.is_relative_to(prefix) for prefix in prefixes
+    )
 
 
 def _steps(module: ModuleType) -> tuple[StepFunction[Any], ...]:

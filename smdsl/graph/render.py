@@ -15,12 +15,14 @@ def render(graph: PipelineGraph, fmt: str) -> str:
 
 def _summary(node: StepNode) -> str:
     options = node.options
-    instance = options.instance_type
-    if isinstance(instance, Parameter):
-        instance = f"{{{instance.name}}}"
     image = f"{options.framework} {options.framework_version}" if options.framework else "image"
-    count = f" x{options.instance_count}" if options.instance_count != 1 else ""
-    return f"{node.kind}, {image}, {instance}{count}"
+    count = f" x{_shown(options.instance_count)}" if options.instance_count != 1 else ""
+    return f"{node.kind}, {image}, {_shown(options.instance_type)}{count}"
+
+
+def _shown(value: str | int | Parameter) -> str:
+    """A literal as itself, a pipeline parameter by name: ``{Workers}``."""
+    return f"{{{value.name}}}" if isinstance(value, Parameter) else str(value)
 
 
 def _edges(graph: PipelineGraph) -> list[tuple[str, str, str]]:

@@ -35,3 +35,20 @@ def user_location(tb: TracebackType | None, prefer: str | None = None) -> Source
         return None
     last = frames[-1]
     return SourceLocation(last.filename, last.lineno or 0)
+
+
+def describe_raised(exc: BaseException) -> str:
+    """What the user's code did instead of returning, in words (never a traceback)."""
+    from smdsl.errors import SmdslError
+
+    if isinstance(exc, SmdslError):
+        return str(exc)
+    if isinstance(exc, SystemExit):
+        code = "" if exc.code is None else repr(exc.code)
+        return (
+            f"called sys.exit({code}) (raised SystemExit); pipeline code must not end the "
+            "process: raise an exception to report a problem"
+        )
+    if isinstance(exc, KeyboardInterrupt):
+        return "was interrupted (raised KeyboardInterrupt)"
+    return f"raised {type(exc).__name__}: {exc}"

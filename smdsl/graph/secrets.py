@@ -1,0 +1,217 @@
+"""Secrets that would land in a pipeline definition, found before anything is compiled.
+
+AWS shows every field of a pipeline definition to anyone allowed ``sagemaker:DescribePipeline``,
+so a password in a step's ``environment``, ``hyperparameters`` or ``arguments``, or in a
+parameter's default, is readable by far more people than it should be. What counts as a secret:
+
+- a value under a name whose last words say so (see :func:`secret_name`): ``DB_PASSWORD``,
+  ``apiKey``, ``hf_token``, ``AWS_SECRET_ACCESS_KEY``, and the value after such a flag in an
+  arguments list (``["--api-key", "..."]``);
+- whatever its name, a value that looks like an AWS access key ID (``AKIA``/``ASIA`` and 16
+  letters or digits), a PEM private key, or a 40-character AWS secret access key next to an
+  access key ID.
+
+Parameters, step references and ``join(...)`` are no literal values and pass; so do an empty
+string, an ARN (the way to point at a secret), and a value wrapped in :func:`smdsl.not_secret`.
+Messages name where the value is, never the value itself.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+from smdsl.declare.configs import Processing, StepConfig
+from smdsl.declare.notsecret import NotSecret
+from smdsl.declare.options import StepOptions
+from smdsl.declare.params import Parameter
+
+SECRET_ENDINGS: tuple[tuple[str, ...], ...] = (
+    ("password",),
+    ("passwd",),
+    ("pwd",),
+    ("passphrase",),
+    ("secret",),
+    ("token",),
+    ("credential",),
+    ("credentials",),
+    ("apikey",),
+    ("api", "key"),
+    ("privatekey",),
+    ("private", "key"),
+    ("secretkey",),
+    ("secret", "key"),
+    ("accesskey",),
+    ("access", "key"),
+    ("access", "key", "id"),
+)
+"""A name whose last words are one of these holds a secret (``DB_PASSWORD``, ``hfToken``...)."""
+
+SECRET_SUFFIXES = ("password", "passwd", "passphrase", "apikey")
+"""Words that mark a secret even at the end of a longer word (``DBPASSWORD``, ``MYAPIKEY``)."""
+
+NOT_SECRET_TOKENS = frozenset(
+    {"pad", "eos", "bos", "unk", "mask", "cls", "sep", "special", "start", "end", "stop"}
+    | {"max", "min", "num"}
+)
+"""Words before ``token`` that make it a language model's token or a count, not a credential."""
+
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+_ACCESS_KEY_ID = re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])")
+_SECRET_ACCESS_KEY = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
+_PRIVATE_KEY = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----")
+
+ADVICE = (
+    "everything in a pipeline definition is readable by anyone allowed "
+    "sagemaker:DescribePipeline. Store the secret in AWS Secrets Manager or SSM Parameter Store, "
+    "pass its name or ARN instead (e.g. DB_SECRET_ARN) and read the secret with boto3 when the "
+    "job runs; if the value is no secret, wrap it in smdsl.not_secret()"
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One literal secret: where it is (``environment['DB_PASSWORD']``) and why it is one."""
+
+    field: str
+    reason: str
+    key: str | None = None  # the name in a mapping (environment, hyperparameters)
+
+    @property
+    def message(self) -> str:
+        return f"{self.reason}: {ADVICE}"
+
+
+def name_words(name: str) -> list[str]:
+    """The lower-cased words of ``name``, split at ``_ - .``, spaces and camelCase humps."""
+    return [word.lower() for word in _WORD.findall(name)]
+
+
+def secret_name(name: str) -> bool:
+    """Whether ``name`` says its value is a secret (judged by its last words, not substrings).
+
+    ``DB_PASSWORD``, ``apiKey``, ``HF_TOKEN`` and ``AWS_SECRET_ACCESS_KEY`` are; ``TOKENIZER``,
+    ``max_tokens``, ``pad_token``, ``DB_PASSWORD_SECRET_ARN`` and ``PWD`` (a folder) are not.
+    """
+    words = name_words(name)
+    if not words or words == ["pwd"]:
+        return False
+    if words[-1] == "token" and len(words) > 1 and words[-2] in NOT_SECRET_TOKENS:
+        return False
+    if any(tuple(words[-len(end) :]) == end for end in SECRET_ENDINGS if len(end) <= len(words)):
+        return True
+    return words[-1].endswith(SECRET_SUFFIXES)
+
+
+def secret_value(value: str) -> str | None:
+    """What ``value`` looks like if it looks like a credential whatever its name, else None."""
+    if _ACCESS_KEY_ID.search(value):
+        return "the value looks like an AWS access key ID"
+    if _PRIVATE_KEY.search(value):
+        return "the value holds a PEM private key"
+    return None
+
+
+def _literal(value: object) -> str | None:
+    """``value`` if it is a string that lands in the definition as written and may be checked."""
+    if not isinstance(value, str) or isinstance(value, NotSecret):
+        return None
+    return value
+
+
+def _named_secret(name: str, value: str) -> bool:
+    return secret_name(name) and value != "" and not value.startswith("arn:")
+
+
+def mapping_findings(field: str, values: Mapping[str, object]) -> Iterator[Finding]:
+    """The secrets among ``values`` (an ``environment`` or ``hyperparameters`` mapping)."""
+    literals = {key: text for key, value in values.items() if (text := _literal(value)) is not None}
+    near_key_id = any(_ACCESS_KEY_ID.search(text) for text in literals.values())
+    for key, text in literals.items():
+        where = f"{field}[{key!r}]"
+        if _named_secret(key, text):
+            yield Finding(where, f"the name {key!r} says it holds a secret", key)
+        elif reason := secret_value(text):
+            yield Finding(where, reason, key)
+        elif near_key_id and _SECRET_ACCESS_KEY.fullmatch(text):
+            yield Finding(where, "the value looks like an AWS secret access key", key)
+
+
+def argument_findings(arguments: Sequence[object]) -> Iterator[Finding]:
+    """The secrets in a processing step's ``arguments``, including the value after a flag."""
+    literals = [_literal(value) for value in arguments]
+    near_key_id = any(text and _ACCESS_KEY_ID.search(text) for text in literals)
+    for index, text in enumerate(literals):
+        if text is None:
+            continue
+        where = f"arguments[{index}]"
+        if text.startswith("-") and "=" in text:
+            option, value = text.split("=", 1)
+            if _named_secret(option, value):
+                yield Finding(where, f"the value of {option!r} is a secret, by the flag's name")
+                continue
+        before = (literals[index - 1] if index else None) or ""
+        if before.startswith("-") and not text.startswith("--") and _named_secret(before, text):
+            yield Finding(where, f"the value after {before!r} is a secret, by the flag's name")
+            continue
+        if reason := secret_value(text):
+            yield Finding(where, reason)
+        elif near_key_id and _SECRET_ACCESS_KEY.fullmatch(text):
+            yield Finding(where, "the value looks like an AWS secret access key")
+
+
+def step_findings(options: StepOptions, config: StepConfig | None) -> Iterator[Finding]:
+    """The secrets in a step's resolved options (env overrides applied) and its config."""
+    yield from mapping_findings("environment", options.environment)
+    if isinstance(config, Processing):
+        yield from argument_findings(config.arguments)
+    elif config is not None:
+        yield from mapping_findings("hyperparameters", config.hyperparameters)
+
+
+def step_problems(
+    step: str,
+    declared: StepOptions,
+    resolved: StepOptions,
+    config: StepConfig | None,
+    profile: str,
+) -> Iterator[tuple[str, str]]:
+    """(message, field) for each secret of a step; ``profile`` names the env profile in use.
+
+    ``declared`` holds the options the decorator was given, ``resolved`` those with the
+    profile's overrides applied: a secret that only the override brings in says where it came
+    from.
+    """
+    for finding in step_findings(resolved, config):
+        key = finding.key
+        if (
+            key is not None
+            and finding.field.startswith("environment[")
+            and declared.environment.get(key) != resolved.environment.get(key)
+        ):
+            variable = f"SMDSL_STEPS__{step}__ENVIRONMENT".upper()
+            origin = f"set by {profile} steps.{step} or {variable}"
+            yield f"{finding.reason} ({origin}): {ADVICE}", finding.field
+        else:
+            yield finding.message, finding.field
+
+
+def parameter_problem(parameter: Parameter) -> str | None:
+    """Why a parameter's default is a secret, which would be written into the definition."""
+    default = _literal(parameter.default)
+    if default is None:
+        return None
+    if _named_secret(parameter.name, default):
+        reason = f"parameter {parameter.name!r}: its name says it holds a secret"
+    elif value_reason := secret_value(default):
+        reason = f"parameter {parameter.name!r}: {value_reason.replace('the value', 'its default')}"
+    else:
+        return None
+    return (
+        f"{reason}, and its default is written into the pipeline definition, readable by anyone "
+        "allowed sagemaker:DescribePipeline. Give it no default and pass the value when an "
+        "execution starts, or better: store the secret in AWS Secrets Manager or SSM Parameter "
+        "Store, let the parameter hold its name or ARN and read the secret with boto3 when the "
+        "job runs"
+    )
