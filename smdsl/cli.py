@@ -13,8 +13,9 @@ import click
 
 from smdsl.declare.env import find_env_file, load_env
 from smdsl.errors import Problem, SmdslError, UsageError, display_path
-from smdsl.graph.build import PipelineGraph, build_graph
+from smdsl.graph.build import build_graph
 from smdsl.graph.loader import load_pipeline
+from smdsl.graph.model import PipelineGraph
 from smdsl.graph.render import FORMATS, render
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -57,6 +58,14 @@ def run_cli(
     if check and result.returncode != 0:
         raise AssertionError(f"smdsl {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result
+
+
+def marker_line(path: Path, mark: str) -> int:
+    """The 1-based line of ``path`` that carries ``# MARK:<mark>``."""
+    lines = path.read_text().splitlines()
+    hits = [n for n, text in enumerate(lines, 1) if re.search(rf"# MARK:{mark}(\s|$)", text)]
+    assert len(hits) == 1, f"marker {mark!r} must appear once in {path}, found {hits}"
+    return hits[0]
 
 
 def sdk_modules_after(script: str) -> list[str]:

@@ -8,7 +8,6 @@ and line (or the variable or path), no traceback, and for deploy cases no write 
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -19,19 +18,11 @@ from typing import Any
 import boto3
 import pytest
 from aws_server import FailingServer, RecordingMotoServer
-from conftest import OFFLINE_ENV, QUICKSTART, aws_env, clean_env, run_cli
+from conftest import OFFLINE_ENV, QUICKSTART, aws_env, clean_env, marker_line, run_cli
 
 CORE = Path(__file__).parent / "fixtures" / "defects" / "core"
 BUCKET = "smdsl-defects"
 NAME = "defects-dev"
-
-
-def line_of(path: Path, mark: str) -> int:
-    """The 1-based line of ``path`` that carries ``# MARK:<mark>``."""
-    lines = path.read_text().splitlines()
-    hits = [n for n, text in enumerate(lines, 1) if re.search(rf"# MARK:{mark}(\s|$)", text)]
-    assert len(hits) == 1, f"marker {mark!r} must appear once in {path}"
-    return hits[0]
 
 
 def assert_clean_failure(result: Any, code: int) -> None:
@@ -67,7 +58,7 @@ def test_exits_and_interrupts_are_problems_at_their_line(
     path = CORE / fixture
     result = run_cli(*command, str(path))
     assert_clean_failure(result, 1)
-    assert f'{fixture}", line {line_of(path, mark)}' in result.stderr
+    assert f'{fixture}", line {marker_line(path, mark)}' in result.stderr
     assert message in result.stderr
     assert result.stdout == ""
 
@@ -197,7 +188,7 @@ def test_an_unused_parameter_is_a_warning_at_its_line() -> None:
     [warning] = result.stderr.strip().splitlines()
     assert warning.startswith(
         f'warning: File "tests/fixtures/defects/core/unused_parameter.py", '
-        f"line {line_of(path, 'unused')}: parameter 'Threshold' is declared but no step uses it"
+        f"line {marker_line(path, 'unused')}: parameter 'Threshold' is declared but no step uses it"
     )
 
 

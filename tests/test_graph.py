@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import sdk_modules_after
+from conftest import marker_line, sdk_modules_after
 
 from smdsl import Env
 from smdsl.cli import main
@@ -41,14 +41,6 @@ def _no_smdsl_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # Helpers
-
-
-def marker_line(path: Path, mark: str) -> int:
-    """The 1-based line of ``path`` that carries ``# MARK:<mark>``."""
-    lines = path.read_text().splitlines()
-    hits = [n for n, text in enumerate(lines, 1) if re.search(rf"# MARK:{mark}(\s|$)", text)]
-    assert len(hits) == 1, f"marker {mark!r} must appear once in {path}, found {hits}"
-    return hits[0]
 
 
 def where(path: Path, mark: str) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, run_cli
+from conftest import ROOT, marker_line, run_cli
 from pydantic import BaseModel, ValidationError
 
 from smdsl import Processing, join, param, processing_step
@@ -36,14 +36,6 @@ PYDANTIC_WORDS = (
     "Value error",
 )
 """pydantic's own vocabulary: none of it may reach a user."""
-
-
-def marker_line(path: Path, mark: str) -> int:
-    """The 1-based line of ``path`` that carries ``# MARK:<mark>``."""
-    lines = path.read_text().splitlines()
-    hits = [n for n, text in enumerate(lines, 1) if re.search(rf"# MARK:{mark}(\s|$)", text)]
-    assert len(hits) == 1, f"marker {mark!r} must appear once in {path}, found {hits}"
-    return hits[0]
 
 
 def where(path: Path, mark: str) -> str:

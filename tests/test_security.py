@@ -17,7 +17,7 @@ from typing import Any
 import boto3
 import pytest
 from aws_server import RecordingMotoServer
-from conftest import FIXTURES, OFFLINE_ENV, ROOT, aws_env, clean_env, run_cli
+from conftest import FIXTURES, OFFLINE_ENV, ROOT, aws_env, clean_env, marker_line, run_cli
 
 from smdsl import Processing, Training, not_secret
 from smdsl.compile.bundles import pack_directory
@@ -41,14 +41,6 @@ PROJECT = "tests/fixtures/defects/security"
 ADVICE = "Store the secret in AWS Secrets Manager or SSM Parameter Store"
 KEY_ID = "AKIA" + "IOSFODNN7EXAMPLE"  # AWS's documented example pair, split for scanners
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG" + "/bPxRfiCYEXAMPLEKEY"
-
-
-def marker_line(path: Path, mark: str) -> int:
-    """The 1-based line of ``path`` that carries ``# MARK:<mark>``."""
-    lines = path.read_text().splitlines()
-    hits = [n for n, text in enumerate(lines, 1) if re.search(rf"# MARK:{mark}(\s|$)", text)]
-    assert len(hits) == 1, f"marker {mark!r} must appear once in {path}, found {hits}"
-    return hits[0]
 
 
 def where(path: Path, mark: str, step: str | None) -> str:

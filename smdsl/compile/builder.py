@@ -29,8 +29,8 @@ from smdsl.declare.options import StepOptions
 from smdsl.declare.params import Parameter
 from smdsl.declare.refs import ModelArtifactsRef, OutputRef
 from smdsl.errors import CompileError
-from smdsl.graph.build import PipelineGraph, StepNode
 from smdsl.graph.codepaths import project_root
+from smdsl.graph.model import PipelineGraph, StepNode
 
 
 @dataclass(frozen=True)

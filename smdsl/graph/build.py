@@ -9,9 +9,7 @@ user's file and line.
 from __future__ import annotations
 
 import functools
-import re
 import typing
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +17,7 @@ import networkx as nx
 from pydantic import ValidationError
 
 from smdsl.declare.configs import Processing, StepConfig, Training, parameters, references
-from smdsl.declare.env import Env, find_env_file, missing_deploy_settings
+from smdsl.declare.env import Env, find_env_file
 from smdsl.declare.options import StepOptions
 from smdsl.declare.params import Parameter
 from smdsl.declare.refs import ModelArtifactsRef, OutputRef
@@ -35,79 +33,21 @@ from smdsl.graph.checks import (
     SAGEMAKER_NAME,
     config_problems,
     describe_validation,
-    instance_type_problem,
 )
 from smdsl.graph.codepaths import project_root
 from smdsl.graph.failed_upstream import FailedUpstream, caused_by_stand_in
-from smdsl.graph.frameworks import image_problems
 from smdsl.graph.loader import PipelineModule
-from smdsl.graph.regions import closest_region, sagemaker_regions
-from smdsl.graph.secrets import parameter_problem, step_problems
+from smdsl.graph.model import PipelineGraph, StepNode
+from smdsl.graph.names import StepNames
+from smdsl.graph.profile_checks import (
+    description_warnings,
+    option_problems,
+    region_problems,
+    secret_problems,
+)
 from smdsl.graph.tracebacks import describe_raised, user_location
 
-DESCRIPTION_LIMIT = 3072
-"""The longest pipeline description SageMaker accepts."""
-
-
-@dataclass(frozen=True)
-class StepNode:
-    """One step of the graph: what was declared, what it returned, with the env applied."""
-
-    function: StepFunction[Any]
-    options: StepOptions
-    config: StepConfig
-
-    @property
-    def name(self) -> str:
-        return self.function.name
-
-    @property
-    def kind(self) -> str:
-        return self.function.spec.kind
-
-    @property
-    def location(self) -> SourceLocation:
-        return self.function.spec.location
-
-    @property
-    def base_dir(self) -> Path:
-        """The folder that relative code paths of this step are resolved against."""
-        return Path(self.location.file).resolve().parent
-
-
-@dataclass
-class PipelineGraph:
-    """A checked pipeline: its steps in a deterministic topological order."""
-
-    module: PipelineModule
-    env: Env
-    dag: nx.DiGraph
-    nodes: dict[str, StepNode]
-    order: list[str]
-    parameters: list[Parameter] = field(default_factory=list)
-    warnings: list[Problem] = field(default_factory=list)
-    """What deploys but is probably not what the user meant (an unused parameter, ...)."""
-
-    @property
-    def description(self) -> str | None:
-        """The pipeline's description as SageMaker stores it: cut to its limit."""
-        text = self.env.description or self.module.description
-        return text[:DESCRIPTION_LIMIT] if text else None
-
-    @property
-    def pipeline_name(self) -> str:
-        """The env's pipeline name, else one derived from the pipeline file."""
-        if self.env.pipeline_name:
-            return self.env.pipeline_name
-        path = self.module.path
-        base = path.parent.name if path.stem in ("pipeline", "__init__") else path.stem
-        base = re.sub(r"[^a-zA-Z0-9]+", "-", base).strip("-") or "pipeline"
-        return base if self.env.name == "default" else f"{base}-{self.env.name}"
-
-    def upstream(self, name: str) -> list[str]:
-        """The steps ``name`` directly depends on, in pipeline order."""
-        preds = set(self.dag.predecessors(name))
-        return [n for n in self.order if n in preds]
+__all__ = ["PipelineGraph", "StepNode", "build_graph"]
 
 
 def build_graph(module: PipelineModule, env: Env, *, for_deploy: bool = False) -> PipelineGraph:
@@ -132,7 +72,7 @@ class _Builder:
         self.steps: dict[str, StepFunction[Any]] = {}
         self.index: dict[str, int] = {}
         self.dag: nx.DiGraph = nx.DiGraph()
-        self.functions: dict[str, list[str]] = {}  # function name -> steps named otherwise
+        self.names = StepNames()
         self.upstreams: dict[str, dict[str, str]] = {}  # step -> {parameter: upstream step}
 
     def problem(
@@ -160,7 +100,7 @@ class _Builder:
                 f"no steps found in {display_path(self.module.path)}: decorate functions "
                 "with @processing_step or @training_step"
             )
-        self.check_env()
+        self.problems += region_problems(self.env, self.env_file, self.for_deploy)
         options = self.resolve_options()
         env_params = self.add_declared_edges()
         if self.check_cycles():
@@ -169,31 +109,18 @@ class _Builder:
         configs = self.call_steps(order, env_params)
         self.add_reference_edges(configs)
         params = self.collect_parameters(configs)
-        self.check_options(options)
-        self.check_secrets(options, configs, params)
+        self.problems += option_problems(
+            self.steps, options, self.env, self.env_file, self.instance_origins
+        )
+        profile = self.env_file.describe(self.env.name)
+        self.problems += secret_problems(self.steps, options, configs, params, profile)
         self.check_cycles()
         self.fail_if_problems()
         order = self.topological_order()
         nodes = {n: StepNode(self.steps[n], options[n], configs[n]) for n in order}
         graph = PipelineGraph(self.module, self.env, self.dag, nodes, order, params)
-        graph.warnings = self.warnings + self.description_warnings()
+        graph.warnings = self.warnings + description_warnings(self.env, self.env_file, self.module)
         return graph
-
-    def description_warnings(self) -> list[Problem]:
-        text = self.env.description or self.module.description
-        if not text or len(text) <= DESCRIPTION_LIMIT:
-            return []
-        if self.env.description:
-            where = find_env_file(self.module.path).describe(self.env.name)
-            source = f"{where} description"
-        else:
-            source = f"the docstring of {display_path(self.module.path)}"
-        return [
-            Problem(
-                f"the pipeline description ({source}) is {len(text):,} characters long; "
-                f"SageMaker keeps {DESCRIPTION_LIMIT:,}, so it is cut to that length"
-            )
-        ]
 
     # -- steps and names ---------------------------------------------------------------------
 
@@ -214,52 +141,7 @@ class _Builder:
             self.steps[name] = step
             self.index[name] = len(self.index)
             self.dag.add_node(name)
-            function = step.spec.function_name.rsplit(".", 1)[-1]
-            if function != name:
-                self.functions.setdefault(function, []).append(name)
-
-    def step_for(self, name: str) -> str | None:
-        """The step ``name`` refers to: the step of that name, else the one step whose function
-        has that name (a step's own name wins over another step's function name)."""
-        if name in self.steps:
-            return name
-        named = self.functions.get(name, [])
-        return named[0] if len(named) == 1 else None
-
-    def step_names(self, but: str | None = None) -> str:
-        """``steps: a, b (function c)``: the steps other than ``but``, for a message."""
-        names = [
-            name if function == name else f"{name} (function {function})"
-            for name, step in self.steps.items()
-            if name != but
-            for function in [step.spec.function_name.rsplit(".", 1)[-1]]
-        ]
-        if not names:
-            return "steps: none besides this one"
-        shown = names[:20] + ([f"{len(names) - 20} more"] if len(names) > 20 else [])
-        return "steps: " + ", ".join(shown)
-
-    def unknown_parameter(self, step: str, pname: str, hint: Any) -> str:
-        """Why the parameter ``pname`` of ``step`` is neither an upstream step nor the env."""
-        named = self.functions.get(pname, [])
-        if len(named) > 1:
-            return (
-                f"parameter {pname!r} could mean step {' or '.join(repr(n) for n in named)}, "
-                f"whose functions are all named {pname!r}; name it after one of these steps"
-            )
-        if pname == "env" and hint is not None:
-            annotation = getattr(hint, "__name__", str(hint))
-            return (
-                f"parameter 'env' is annotated {annotation}, not Env: annotate it env: Env "
-                "(from smdsl import Env) to receive the environment profile; "
-                f"{self.step_names(step)}"
-            )
-        known = [*self.steps, *self.functions]
-        return (
-            f"parameter {pname!r} does not name a step{did_you_mean(pname, known)}; "
-            f"{self.step_names(step)}; a parameter annotated Env (env: Env) receives the "
-            "environment profile"
-        )
+            self.names.add(name, step.spec.function_name.rsplit(".", 1)[-1])
 
     def resolve_options(self) -> dict[str, StepOptions]:
         """Each step's options with the env's overrides applied.
@@ -270,7 +152,7 @@ class _Builder:
         """
         folded = {name.lower(): name for name in self.steps}
         overrides: dict[str, list[dict[str, Any]]] = {}
-        where = find_env_file(self.module.path).describe(self.env.name)
+        where = self.env_file.describe(self.env.name)
         for key in sorted(self.env.steps, key=lambda k: k not in self.steps):
             target = key if key in self.steps else folded.get(key.lower())
             if target is None:
@@ -317,11 +199,11 @@ class _Builder:
                 if hint is Env or (hint is None and pname == "env"):
                     env_params[name] = pname
                     continue
-                target = self.step_for(pname)
+                target = self.names.resolve(pname)
                 if target is None:
                     if pname in step.spec.optional:
                         continue  # has a default: not an upstream step
-                    self.problem(self.unknown_parameter(name, pname, hint), step, pname)
+                    self.problem(self.names.unknown_parameter(name, pname, hint), step, pname)
                     continue
                 upstream = self.steps[target]
                 expected = CONFIG_TYPES[upstream.spec.kind]
@@ -336,10 +218,10 @@ class _Builder:
                 upstreams[pname] = target
                 self.add_edge(target, name, "parameter")
             for dep in step.spec.options.depends_on:
-                target = self.step_for(dep)
+                target = self.names.resolve(dep)
                 if target is None:
                     self.problem(
-                        f"unknown step {dep!r}{did_you_mean(dep, [*self.steps, *self.functions])}",
+                        f"unknown step {dep!r}{self.names.suggest(dep)}",
                         step,
                         "depends_on",
                     )
@@ -466,59 +348,6 @@ class _Builder:
         base = Path(step.spec.location.file).resolve().parent
         for message, field_name in config_problems(config, base, self.project_root):
             self.problem(message, step, field_name)
-
-    def check_secrets(
-        self,
-        options: dict[str, StepOptions],
-        configs: dict[str, StepConfig],
-        params: list[Parameter],
-    ) -> None:
-        """Refuse literal secrets: in each step's resolved options and config, and defaults."""
-        profile = find_env_file(self.module.path).describe(self.env.name)
-        for name, step in self.steps.items():
-            declared = step.spec.options
-            found = step_problems(name, declared, options[name], configs.get(name), profile)
-            for message, field_name in found:
-                self.problem(message, step, field_name)
-        for parameter in params:
-            reason = parameter_problem(parameter)
-            if reason:
-                self.problem(reason, location=parameter.location)
-
-    def check_env(self) -> None:
-        """The profile's region is one SageMaker runs in; with for_deploy, nothing is missing."""
-        region = self.env.region
-        if region is not None and region not in sagemaker_regions():
-            close = closest_region(region)
-            self.problem(
-                f"{self.env_file.origin(self.env.name, 'region')}: {region!r} is not a region "
-                "where SageMaker runs" + (f" (did you mean {close!r}?)" if close else "")
-            )
-        if self.for_deploy:
-            for message in missing_deploy_settings(self.env, self.env_file.describe(self.env.name)):
-                self.problem(message)
-
-    def check_options(self, options: dict[str, StepOptions]) -> None:
-        """Instance types SageMaker offers, and a framework image for each step.
-
-        A problem with an instance type a profile set is reported at the profile's key (or the
-        variable that set it), not at the decorator that the profile overrode.
-        """
-        region = self.env.region
-        if region is not None and region not in sagemaker_regions():
-            region = None  # reported by check_env; no image would match it
-        region_origin = self.env_file.origin(self.env.name, "region")
-        for name, step in self.steps.items():
-            origin = self.instance_origins.get(name)
-            found = list(image_problems(options[name], region, region_origin))
-            message = instance_type_problem(step.spec.kind, options[name].instance_type)
-            if message:
-                found.insert(0, (message, "instance_type"))
-            for message, field_name in found:
-                if field_name == "instance_type" and origin is not None:
-                    self.problem(f"{origin}: {message}")
-                else:
-                    self.problem(message, step, field_name)
 
     def collect_parameters(self, configs: dict[str, StepConfig]) -> list[Parameter]:
         found: dict[str, Parameter] = {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from smdsl.declare.params import Parameter
-from smdsl.graph.build import PipelineGraph, StepNode
+from smdsl.graph.model import PipelineGraph, StepNode
 
 FORMATS = ("text", "mermaid", "dot")
 
