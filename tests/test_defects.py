@@ -493,3 +493,11 @@ def test_processing_instance_counts_reach_the_definition() -> None:
     assert prep["InstanceType"] == {"Get": "Parameters.Kind"}
     assert fan["InstanceCount"] == 4
     assert fan["InstanceType"] == "ml.m5.xlarge"
+
+
+def test_what_the_pipeline_prints_never_mixes_with_the_definition() -> None:
+    result = run_cli("definition", str(CORE / "prints.py"), "--env", "dev")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["Steps"][0]["Name"] == "prep"
+    assert "loading the pipeline" in result.stderr
+    assert "building prep" in result.stderr

@@ -45,7 +45,7 @@ from smdsl.graph.profile_checks import (
     region_problems,
     secret_problems,
 )
-from smdsl.graph.tracebacks import describe_raised, user_location
+from smdsl.graph.tracebacks import describe_raised, user_location, user_output_to_stderr
 
 __all__ = ["PipelineGraph", "StepNode", "build_graph"]
 
@@ -322,7 +322,8 @@ class _Builder:
             if not ready:
                 continue
             try:
-                configs[name] = step(**kwargs)
+                with user_output_to_stderr():
+                    configs[name] = step(**kwargs)
             except BaseException as exc:
                 if stand_in and caused_by_stand_in(exc):
                     continue  # it used the failed upstream: that problem is reported already

@@ -14,7 +14,7 @@ from typing import Any
 from smdsl.declare.params import Parameter
 from smdsl.declare.steps import MODULE_STEPS, StepFunction
 from smdsl.errors import PipelineLoadError, display_path
-from smdsl.graph.tracebacks import describe_raised, user_location
+from smdsl.graph.tracebacks import describe_raised, user_location, user_output_to_stderr
 
 _counter = itertools.count()
 
@@ -61,7 +61,8 @@ def _execute(path: Path) -> ModuleType:
     sys.path.insert(0, folder)
     before = set(sys.modules)
     try:
-        spec.loader.exec_module(module)
+        with user_output_to_stderr():
+            spec.loader.exec_module(module)
     except SyntaxError as exc:
         sys.modules.pop(name, None)
         where = f'File "{display_path(exc.filename or path)}", line {exc.lineno}'

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import sysconfig
 import traceback
 from pathlib import Path
@@ -52,3 +54,12 @@ def describe_raised(exc: BaseException) -> str:
     if isinstance(exc, KeyboardInterrupt):
         return "was interrupted (raised KeyboardInterrupt)"
     return f"raised {type(exc).__name__}: {exc}"
+
+
+def user_output_to_stderr() -> contextlib.AbstractContextManager[object]:
+    """While the user's code runs, what it prints goes to standard error.
+
+    Standard output is smdsl's: ``smdsl definition > definition.json`` must hold the definition
+    alone, whatever the pipeline file prints while it loads.
+    """
+    return contextlib.redirect_stdout(sys.stderr)
