@@ -501,3 +501,23 @@ def test_what_the_pipeline_prints_never_mixes_with_the_definition() -> None:
     assert json.loads(result.stdout)["Steps"][0]["Name"] == "prep"
     assert "loading the pipeline" in result.stderr
     assert "building prep" in result.stderr
+
+
+def test_run_time_values_are_never_formatted_into_strings() -> None:
+    """An f-string or + with a reference would put its Python name where a URI belongs."""
+    path = CORE / "formatted_references.py"
+    result = run_cli("validate", str(path))
+    assert_clean_failure(result, 1)
+    expected = {
+        "ref": "the output prep.outputs['train'] has no value until the pipeline runs, so it "
+        "cannot be formatted into a string",
+        "config": "the output prep.outputs['train'] has no value until the pipeline runs",
+        "model": "the model train.model_artifacts has no value until the pipeline runs, so + "
+        "cannot combine it with 'model='",
+        "join": "join() has no value until the pipeline runs, so it cannot be formatted",
+    }
+    lines = result.stderr.splitlines()
+    assert lines[0].endswith("4 problems in the pipeline")
+    for mark, message in expected.items():
+        where = f'formatted_references.py", line {marker_line(path, mark)}'
+        assert any(where in line and message in line for line in lines), (mark, result.stderr)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -60,6 +60,21 @@ class ProcessingOutput(_Config):
     def container_path(self) -> str:
         """Where the job writes this output inside its container."""
         return self.local_path or f"/opt/ml/processing/output/{self.name}"
+
+    def _reference(self) -> OutputRef:
+        """This output as a reference, as ``<step>.outputs[name]`` gives it."""
+        return OutputRef(step=self.step or "<step>", output=self.name)
+
+    # An output of a received config stands for its S3 URI, known only when the pipeline runs:
+    # formatting or adding it fails as a reference does, pointing at join().
+    def __format__(self, spec: str) -> str:
+        return format(self._reference(), spec)
+
+    def __add__(self, other: object) -> NoReturn:
+        self._reference().__add__(other)
+
+    def __radd__(self, other: object) -> NoReturn:
+        self._reference().__radd__(other)
 
 
 class DeclaredOutputs(dict[str, ProcessingOutput]):

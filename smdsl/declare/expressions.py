@@ -26,6 +26,13 @@ class Join(BaseModel):
     ]
     on: str = ""
 
+    def __format__(self, spec: str) -> str:
+        raise TypeError(
+            "join() has no value until the pipeline runs, so it cannot be formatted into a "
+            "string; pass it itself where a value is expected, or put the other parts inside "
+            "it: join(a, b, 'c', on='/')"
+        )
+
 
 def join(*values: JoinPart, on: str = "") -> Join:
     """Join ``values`` with ``on`` when the pipeline runs: the f-string of pipeline values.

@@ -237,7 +237,7 @@ class _Builder:
                 if ref.step in self.steps and ref.step != name:
                     self.add_edge(ref.step, name, "reference")
                 elif ref.step == name:
-                    self.problem(f"refers to its own output {ref}", step, path)
+                    self.problem(f"refers to its own output {ref!s}", step, path)
 
     def check_reference(
         self,
@@ -257,7 +257,7 @@ class _Builder:
         if isinstance(ref, ModelArtifactsRef):
             if target.spec.kind != "training":
                 self.problem(
-                    f"{ref}: step {ref.step!r} is a {target.spec.kind} step and produces "
+                    f"{ref!s}: step {ref.step!r} is a {target.spec.kind} step and produces "
                     "no model artifacts",
                     step,
                     path,
@@ -267,7 +267,7 @@ class _Builder:
         if not isinstance(upstream, Processing):
             if target.spec.kind != "processing":
                 self.problem(
-                    f"{ref}: step {ref.step!r} is a {target.spec.kind} step; only "
+                    f"{ref!s}: step {ref.step!r} is a {target.spec.kind} step; only "
                     "processing steps have named outputs",
                     step,
                     path,
@@ -276,7 +276,7 @@ class _Builder:
         if ref.output not in upstream.outputs:
             declared = ", ".join(upstream.outputs) or "none"
             self.problem(
-                f"{ref}: step {ref.step!r} declares no output {ref.output!r}"
+                f"{ref!s}: step {ref.step!r} declares no output {ref.output!r}"
                 f"{did_you_mean(ref.output, upstream.outputs)} (declared: {declared})",
                 step,
                 path,
