@@ -9,11 +9,9 @@ taking a parameter annotated :class:`Env`.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -28,6 +26,7 @@ from pydantic_settings import (
 )
 
 from smdsl.declare.durations import to_seconds
+from smdsl.declare.envvars import check_json_variables, setting_variable
 from smdsl.declare.options import check_instance_type
 from smdsl.declare.validation import error_sentence
 from smdsl.errors import EnvConfigError, Problem, display_path
@@ -169,7 +168,7 @@ class EnvFile:
     def origin(self, name: str, *loc: str) -> str:
         """Where profile ``name`` got its value at ``loc`` (``"region"``, or ``"steps", "train",
         "instance_type"``), for messages: the environment variable that set it, else the file."""
-        variable = _setting_variable(loc)
+        variable = setting_variable(loc)
         if variable is None and loc == ("region",) and "region" not in self.profiles.get(name, {}):
             variable = next((v for v in REGION_VARIABLES if os.environ.get(v)), None)
         if variable is None:
@@ -214,30 +213,6 @@ def require_deploy_settings(env: Env, where: str) -> tuple[str, str, str]:
         )
     assert env.region and env.role_arn and env.bucket
     return env.region, env.role_arn, env.bucket
-
-
-def _setting_variable(loc: tuple[str, ...]) -> str | None:
-    """The ``SMDSL_*`` environment variable that sets the field at ``loc``, if one does.
-
-    pydantic-settings matches names case-insensitively and reads ``SMDSL_STEPS__TRAIN`` (or
-    ``SMDSL_STEPS``) as JSON holding the rest of the path, so those count when they hold it.
-    """
-    names = {key.upper(): key for key in os.environ}
-    for depth in range(len(loc), 0, -1):
-        variable = names.get("SMDSL_" + "__".join(loc[:depth]).upper())
-        if variable is None:
-            continue
-        if depth == len(loc):
-            return variable
-        try:
-            value: Any = json.loads(os.environ[variable])
-        except ValueError:
-            continue
-        for part in loc[depth:]:
-            value = value.get(part) if isinstance(value, dict) else None
-        if value is not None:
-            return variable
-    return None
 
 
 def find_env_file(pipeline_file: Path) -> EnvFile:
@@ -300,51 +275,6 @@ def _build(env_file: EnvFile, name: str, profile: dict[str, Any]) -> Env:
 
 
 _STEP_FIELDS = set(StepOverride.model_fields)
-
-_JSON_TABLES = {
-    ("tags",): '{"team": "ml"}',
-    ("steps",): '{"train": {"instance_type": "ml.m5.2xlarge"}}',
-    ("steps", "*"): '{"instance_type": "ml.m5.2xlarge"}',
-    ("steps", "*", "environment"): '{"LOG_LEVEL": "debug"}',
-}
-"""The SMDSL_* variables that hold a table, read as JSON, with an example of each."""
-
-_KEYED_TABLES = {("tags", "*"), ("steps", "*", "environment", "*")}
-"""Variables that set one key of a table whose keys are the user's own (tag keys, environment
-variable names): their case matters, and pydantic-settings lower-cases it."""
-
-
-def check_json_variables(environ: Mapping[str, str]) -> None:
-    """Refuse an ``SMDSL_*`` variable that pydantic-settings would misread.
-
-    A table variable must hold a JSON object: pydantic-settings fails on anything else with no
-    word about which variable or what form it wants. A variable that sets one key of a tag or
-    environment table would lose the key's case (``..._ENVIRONMENT__LOG_LEVEL`` sets
-    ``log_level``). Values are never echoed: they may be secrets.
-    """
-    for variable, value in sorted(environ.items()):
-        if not variable.upper().startswith("SMDSL_"):
-            continue
-        raw = variable[len("SMDSL_") :].split("__")
-        path = tuple(p.lower() for p in raw)
-        pattern = tuple("*" if i == 1 and path[0] == "steps" else p for i, p in enumerate(path))
-        if (*pattern[:-1], "*") in _KEYED_TABLES and raw[-1] != raw[-1].lower():
-            table = variable[: -len(raw[-1]) - 2]
-            raise EnvConfigError(
-                f"{variable} would set the key {raw[-1].lower()!r}: SMDSL_* names are read "
-                f"without case; to keep {raw[-1]!r} as written, set the whole table as JSON, "
-                f'e.g. {table}=\'{{"{raw[-1]}": "..."}}\''
-            )
-        if pattern not in _JSON_TABLES:
-            continue
-        try:
-            ok = isinstance(json.loads(value), dict)
-        except ValueError:
-            ok = False
-        if not ok:
-            raise EnvConfigError(
-                f"{variable} must hold a JSON object, e.g. {variable}='{_JSON_TABLES[pattern]}'"
-            )
 
 
 def _describe_field_error(error: Any) -> str:
