@@ -12,7 +12,14 @@ from typing import Any, TypeVar
 import click
 
 from smdsl.declare.env import find_env_file, load_env
-from smdsl.errors import Problem, SmdslError, UsageError, display_path
+from smdsl.errors import (
+    EnvConfigError,
+    GraphError,
+    Problem,
+    SmdslError,
+    UsageError,
+    display_path,
+)
 from smdsl.graph.build import build_graph
 from smdsl.graph.loader import load_pipeline
 from smdsl.graph.model import PipelineGraph
@@ -81,6 +88,13 @@ def _graph(file: Path, env_name: str | None, for_deploy: bool = False) -> Pipeli
     return graph
 
 
+def _as_problems(exc: SmdslError) -> list[Problem]:
+    """The problems an error lists, or the error itself as one problem."""
+    if isinstance(exc, GraphError):
+        return exc.problems
+    return exc.problems or [Problem(str(exc))]
+
+
 def _warn(warnings: list[Problem]) -> None:
     """Show each warning once, on standard error."""
     for warning in dict.fromkeys(warnings):
@@ -125,12 +139,24 @@ def validate(file: Path, env_name: str | None) -> None:
         names = list(find_env_file(module.path).profiles) or [None]
     summary = ""
     warnings: list[Problem] = []
+    failures: list[SmdslError] = []
     for name in names:
-        graph = build_graph(module, load_env(module.path, name), for_deploy=name is not None)
+        try:
+            graph = build_graph(module, load_env(module.path, name), for_deploy=name is not None)
+        except (GraphError, EnvConfigError) as exc:
+            failures.append(exc)  # every profile is checked, and all their problems reported
+            continue
         warnings += graph.warnings
         steps, params = len(graph.order), len(graph.parameters)
         summary = f"{steps} step{'s' if steps != 1 else ''}, {params} parameter" + (
             "s" if params != 1 else ""
+        )
+    if len(failures) == 1:
+        raise failures[0]
+    if failures:
+        problems = list(dict.fromkeys(p for exc in failures for p in _as_problems(exc)))
+        raise GraphError(
+            f"{display_path(module.path)}: {len(problems)} problems in the pipeline", problems
         )
     _warn(warnings)
     envs = ", ".join(n for n in names if n) or "no environment profiles"
@@ -171,7 +197,7 @@ def graph(file: Path, env_name: str | None, fmt: str) -> None:
     "--output",
     "-o",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the definition to this file instead of standard output.",
+    help="Write the definition to this file instead of standard output ('-' for standard output).",
 )
 def definition(file: Path, env_name: str, output: Path | None) -> None:
     """Print the compiled SageMaker pipeline definition (JSON).
@@ -185,6 +211,8 @@ def definition(file: Path, env_name: str, output: Path | None) -> None:
     """
     from smdsl.compile.builder import compile_pipeline
 
+    if output is not None and str(output) == "-":
+        output = None  # the usual spelling of standard output
     if output is not None and not output.parent.is_dir():
         raise UsageError(
             f"--output {display_path(output)}: folder {display_path(output.parent)!r} does not "
@@ -198,7 +226,7 @@ def definition(file: Path, env_name: str, output: Path | None) -> None:
     try:
         output.write_text(compiled.definition)
     except OSError as exc:
-        raise UsageError(
+        raise SmdslError(
             f"--output {display_path(output)}: cannot write it: {exc.strerror or exc}"
         ) from None
     click.echo(f"wrote {display_path(output)} ({len(compiled.definition):,} characters)", err=True)

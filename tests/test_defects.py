@@ -521,3 +521,81 @@ def test_run_time_values_are_never_formatted_into_strings() -> None:
     for mark, message in expected.items():
         where = f'formatted_references.py", line {marker_line(path, mark)}'
         assert any(where in line and message in line for line in lines), (mark, result.stderr)
+
+
+def test_validate_reports_the_problems_of_every_profile_at_once() -> None:
+    path = CORE / "several_profiles" / "pipeline.py"
+    result = run_cli("validate", str(path), env=clean_env())  # no AWS_DEFAULT_REGION either
+    assert_clean_failure(result, 1)
+    heading, *problems = result.stderr.strip().splitlines()
+    assert heading.endswith("several_profiles/pipeline.py: 3 problems in the pipeline")
+    assert "[envs.prod] region: 'us-est-1' is not a region where SageMaker runs" in problems[0]
+    assert "[envs.stage] region: missing" in problems[1]
+    assert "[envs.stage] role_arn: missing" in problems[2]
+
+
+def test_a_defaulted_parameter_named_like_a_step_is_a_warning() -> None:
+    path = CORE / "default_parameter_typo.py"
+    result = run_cli("validate", str(path))
+    assert result.returncode == 0, result.stderr
+    [warning] = result.stderr.strip().splitlines()
+    assert warning == (
+        f'warning: File "tests/fixtures/defects/core/default_parameter_typo.py", line '
+        f"{marker_line(path, 'typo')}, in step 'report': cleen: parameter 'cleen' has a default "
+        "and names no step, so it makes no edge (did you mean 'clean'?)"
+    )
+
+
+# -- found by a second new-user trial ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fixture", "marks"),
+    [
+        ("not_json.py", {"nan": "nan is not a finite number", "inf": "inf is not a finite"}),
+        ("nan_default.py", {"nan": "parameter 'Limit': its default nan is not a finite number"}),
+        (
+            "count_default_zero.py",
+            {"count": "parameter 'Workers' defaults to 0; an instance count is at least 1"},
+        ),
+        ("bad_image_uri.py", {"image": "image_uri: 'not a uri' is not a container image URI"}),
+        (
+            "multiline_error.py",
+            {"multi": "raised ValueError: first line second line", "bare": "raised RuntimeError"},
+        ),
+    ],
+)
+def test_values_sagemaker_cannot_take_are_refused_at_their_line(
+    fixture: str, marks: dict[str, str]
+) -> None:
+    path = CORE / fixture
+    result = run_cli("validate", str(path))
+    assert_clean_failure(result, 1)
+    for mark, message in marks.items():
+        where = f'{fixture}", line {marker_line(path, mark)}'
+        assert any(where in line and message in line for line in result.stderr.splitlines()), (
+            mark,
+            result.stderr,
+        )
+    assert len(result.stderr.strip().splitlines()) == (1 if len(marks) == 1 else len(marks) + 1)
+
+
+def test_a_default_pipeline_name_is_one_sagemaker_accepts() -> None:
+    path = CORE / "odd_profile_name" / "churn_model.py"
+    result = run_cli("definition", str(path), "--env", "my_env")
+    assert result.returncode == 0, result.stderr
+    graph = run_cli("graph", str(path), "--env", "my_env", "--format", "dot")
+    assert graph.stdout.startswith('digraph "churn-model-my-env" {')
+
+
+def test_definition_to_dash_writes_standard_output() -> None:
+    result = run_cli("definition", str(CORE / "prints.py"), "--env", "dev", "-o", "-")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["Steps"][0]["Name"] == "prep"
+
+
+def test_a_file_that_cannot_be_written_is_one_line_with_exit_one() -> None:
+    path = CORE / "count_parameter.py"
+    result = run_cli("definition", str(path), "--env", "dev", "-o", "/dev/full")
+    assert_clean_failure(result, 1)
+    assert "--output /dev/full: cannot write it: No space left on device" in result.stderr

@@ -28,7 +28,7 @@ from smdsl.declare.notsecret import NotSecret
 from smdsl.declare.options import StepOptions
 from smdsl.declare.params import Parameter
 from smdsl.declare.refs import ModelArtifactsRef, OutputRef
-from smdsl.errors import CompileError
+from smdsl.errors import CompileError, display_path
 from smdsl.graph.codepaths import project_root
 from smdsl.graph.model import PipelineGraph, StepNode
 
@@ -129,7 +129,13 @@ class _Compiler:
             steps=[self.steps[n] for n in self.graph.order],
             sagemaker_session=self.session,
         )
-        return json.dumps(json.loads(pipeline.definition()), indent=2) + "\n"
+        try:
+            return json.dumps(json.loads(pipeline.definition()), indent=2, allow_nan=False) + "\n"
+        except ValueError as exc:  # NaN or infinity: valid Python, not valid JSON
+            raise CompileError(
+                f"{display_path(self.graph.module.path)}: the definition holds a value JSON "
+                f"cannot represent ({exc}); use finite numbers"
+            ) from None
 
     # -- values -------------------------------------------------------------------------------
 

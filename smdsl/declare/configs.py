@@ -12,7 +12,7 @@ import string
 from collections.abc import Iterator
 from typing import Annotated, Any, NoReturn
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AllowInfNan, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from smdsl.declare.expressions import Join
 from smdsl.declare.notsecret import Text
@@ -27,8 +27,11 @@ _BUCKET_CHARACTERS = set(string.ascii_lowercase + string.digits + ".-")
 InputSource = str | Parameter | OutputRef | ModelArtifactsRef | Join
 """Where an input comes from: an S3 URI, a pipeline parameter or another step's output."""
 
-ArgumentValue = Text | int | float | Parameter | OutputRef | ModelArtifactsRef | Join
-HyperparameterValue = Text | int | float | bool | Parameter | Join
+FiniteFloat = Annotated[float, AllowInfNan(False)]
+"""A float JSON can hold: no NaN, no infinity."""
+
+ArgumentValue = Text | int | FiniteFloat | Parameter | OutputRef | ModelArtifactsRef | Join
+HyperparameterValue = Text | int | FiniteFloat | bool | Parameter | Join
 """Script arguments and hyperparameters: a string may be a :func:`~smdsl.not_secret` one."""
 
 _URI = "an S3 URI, a parameter, join()"

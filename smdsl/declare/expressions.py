@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AllowInfNan, BaseModel, ConfigDict
 
 from smdsl.declare.params import Parameter
 from smdsl.declare.refs import ModelArtifactsRef, OutputRef
 from smdsl.declare.validation import accepting
 
-JoinPart = str | int | float | bool | Parameter | OutputRef | ModelArtifactsRef
+JoinPart = (
+    str
+    | int
+    | Annotated[float, AllowInfNan(False)]
+    | bool
+    | Parameter
+    | OutputRef
+    | ModelArtifactsRef
+)
 
 
 class Join(BaseModel):

@@ -25,6 +25,11 @@ def check_instance_type(value: str) -> str:
     return value
 
 
+IMAGE_URI = re.compile(
+    r"^[a-z0-9][a-z0-9.\-]*(:\d+)?/[a-z0-9._\-/]+(:[\w.\-]{1,128}|@sha256:[0-9a-f]{64})?$"
+)
+"""A registry host, a repository path, and an optional tag or digest."""
+
 STEP_DISPLAY_NAME = re.compile(r"^[A-Za-z0-9\-_]{1,64}$")
 
 StepKind = Literal["processing", "training"]
@@ -78,6 +83,17 @@ class StepOptions(BaseModel):
             )
         return value
 
+    @field_validator("image_uri")
+    @classmethod
+    def _image_uri(cls, value: str | None) -> str | None:
+        if value is not None and not IMAGE_URI.match(value):
+            raise ValueError(
+                f"{value!r} is not a container image URI; they look like "
+                "'123456789012.dkr.ecr.us-east-1.amazonaws.com/my-image:1.0' (at most 255 "
+                "characters, no spaces)"
+            )
+        return value
+
     @field_validator("display_name")
     @classmethod
     def _display_name(cls, value: str | None) -> str | None:
@@ -103,6 +119,11 @@ class StepOptions(BaseModel):
         if isinstance(value, Parameter) and value.type != "Integer":
             raise ValueError(
                 f"parameter {value.name!r} is {value.type}, instance_count needs Integer"
+            )
+        if isinstance(value, Parameter) and isinstance(value.default, int) and value.default < 1:
+            raise ValueError(
+                f"parameter {value.name!r} defaults to {value.default}; an instance count is at "
+                "least 1"
             )
         return value
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, Literal, NoReturn
 
@@ -48,6 +49,11 @@ class Parameter(BaseModel):
             raise ValueError(
                 f"parameter {self.name!r} is {self.type} but its default "
                 f"{self.default!r} is a {type(self.default).__name__}"
+            )
+        if isinstance(self.default, float) and not math.isfinite(self.default):
+            raise ValueError(
+                f"parameter {self.name!r}: its default {self.default!r} is not a finite number, "
+                "which a pipeline definition (JSON) cannot hold"
             )
         return self
 

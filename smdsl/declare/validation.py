@@ -9,6 +9,7 @@ turns a :class:`~pydantic.ValidationError` into text.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -65,6 +66,11 @@ def accepting(
             explained = [e for e in exc.errors() if e["type"] in ("value_error", "assertion_error")]
             if explained:
                 raise ValueError(error_sentence(explained[0])) from None
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(
+                    f"{shown(value)} is not a finite number, which a pipeline definition (JSON) "
+                    "cannot hold"
+                ) from None
             hint = f"; {nested}" if nested and isinstance(value, (dict, list, tuple, set)) else ""
             raise ValueError(f"must be {what}, not {shown(value)}{hint}") from None
 

@@ -130,7 +130,7 @@ class _Builder:
             if not SAGEMAKER_NAME.match(name):
                 self.problem(
                     f"step name {name!r} would be rejected by SageMaker: use 1-64 "
-                    "letters, digits, '-' or '_'",
+                    "letters, digits, '-' or '_' (name= in the decorator sets another name)",
                     step,
                     "name",
                 )
@@ -201,8 +201,19 @@ class _Builder:
                     continue
                 target = self.names.resolve(pname)
                 if target is None:
-                    if pname in step.spec.optional:
-                        continue  # has a default: not an upstream step
+                    if pname in step.spec.optional:  # has a default: not an upstream step
+                        close = self.names.suggest(pname)
+                        if close:  # but perhaps a misspelt one, whose edge would be lost
+                            self.warnings.append(
+                                Problem(
+                                    f"parameter {pname!r} has a default and names no step, so "
+                                    f"it makes no edge{close}",
+                                    step.spec.location,
+                                    name,
+                                    pname,
+                                )
+                            )
+                        continue
                     self.problem(self.names.unknown_parameter(name, pname, hint), step, pname)
                     continue
                 upstream = self.steps[target]

@@ -73,8 +73,9 @@ class PipelineGraph:
             return self.env.pipeline_name
         path = self.module.path
         base = path.parent.name if path.stem in ("pipeline", "__init__") else path.stem
-        base = re.sub(r"[^a-zA-Z0-9]+", "-", base).strip("-") or "pipeline"
-        return base if self.env.name == "default" else f"{base}-{self.env.name}"
+        name = base if self.env.name == "default" else f"{base}-{self.env.name}"
+        # what SageMaker accepts: letters, digits and hyphens, up to 256 characters
+        return re.sub(r"[^a-zA-Z0-9]+", "-", name).strip("-")[:256].rstrip("-") or "pipeline"
 
     def upstream(self, name: str) -> list[str]:
         """The steps ``name`` directly depends on, in pipeline order."""

@@ -53,7 +53,8 @@ def describe_raised(exc: BaseException) -> str:
         )
     if isinstance(exc, KeyboardInterrupt):
         return "was interrupted (raised KeyboardInterrupt)"
-    return f"raised {type(exc).__name__}: {exc}"
+    text = " ".join(str(exc).split())  # one line per problem, whatever the message holds
+    return f"raised {type(exc).__name__}: {text}" if text else f"raised {type(exc).__name__}"
 
 
 def user_output_to_stderr() -> contextlib.AbstractContextManager[object]:
