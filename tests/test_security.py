@@ -1,4 +1,4 @@
-"""Code from outside the project, and secrets in a definition: both refused before any upload.
+"""Code from outside the project, .env files and secrets in a definition: refused before upload.
 
 Each case is a pipeline under tests/fixtures/defects/security/ whose offending line carries a
 ``# MARK:name`` comment; each runs through the real CLI in a subprocess. The unit tests at the
@@ -19,18 +19,23 @@ import pytest
 from aws_server import RecordingMotoServer
 from conftest import FIXTURES, OFFLINE_ENV, ROOT, aws_env, clean_env, marker_line, run_cli
 
-from smdsl import Processing, Training, not_secret
+from smdsl import Processing, Training, not_secret, param
 from smdsl.compile.bundles import pack_directory
 from smdsl.declare.env import load_env
 from smdsl.declare.notsecret import NotSecret
 from smdsl.declare.options import StepOptions
 from smdsl.errors import GraphError
 from smdsl.graph.build import build_graph
+from smdsl.graph.codepaths import code_problems
 from smdsl.graph.loader import load_pipeline
 from smdsl.graph.secrets import (
+    ADVICE,
+    PARAMETER_ADVICE,
+    PROFILE_ADVICE,
     argument_findings,
     mapping_findings,
     name_words,
+    parameter_problem,
     secret_name,
     secret_value,
 )
@@ -38,7 +43,6 @@ from smdsl.graph.secrets import (
 SECURITY = FIXTURES / "defects" / "security"
 OUTSIDE = FIXTURES / "defects" / "outside"
 PROJECT = "tests/fixtures/defects/security"
-ADVICE = "Store the secret in AWS Secrets Manager or SSM Parameter Store"
 KEY_ID = "AKIA" + "IOSFODNN7EXAMPLE"  # AWS's documented example pair, split for scanners
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG" + "/bPxRfiCYEXAMPLEKEY"
 
@@ -263,11 +267,19 @@ def test_a_literal_secret_is_refused_with_its_place_and_the_way_to_pass_it(
     path = SECURITY / fixture
     output = refused(path)
     line = problem_line(output, path, mark, step, field)
-    assert f"{field}: {reason}: " in line
-    assert "readable by anyone allowed sagemaker:DescribePipeline" in line
-    assert ADVICE in line
-    assert "smdsl.not_secret()" in line
+    assert line == f"  - {where(path, mark, step)}: {field}: {reason}: {ADVICE}"
     assert problem_count(output, path) == 1  # max_tokens, tokenizer, epochs... pass
+
+
+def test_the_advice_is_a_short_pointer() -> None:
+    for advice in (ADVICE, PROFILE_ADVICE, PARAMETER_ADVICE):
+        assert len(advice) <= 150, advice
+        assert "Secrets Manager or SSM" in advice
+        assert advice.endswith("(docs/security.md)")
+    assert ADVICE == (
+        "readable via DescribePipeline; store it in Secrets Manager or SSM and pass its name, "
+        "or wrap a false positive in smdsl.not_secret() (docs/security.md)"
+    )
 
 
 def test_the_secret_itself_is_never_printed() -> None:
@@ -289,14 +301,105 @@ def test_aws_keys_are_found_by_their_look_whatever_their_name() -> None:
     assert "the value looks like an AWS secret access key" in secret
 
 
+CREDENTIAL_VALUES = {
+    "environment['DATABASE_URL']": "the value is a URL with a password in it",
+    "environment['FEED']": "the value is a URL with a password in it",
+    "environment['GH']": "the value looks like a GitHub token",
+    "environment['GH_FINE']": "the value looks like a GitHub token",
+    "environment['OPENAI']": "the value looks like an API key (sk-...)",
+    "environment['SLACK_BOT']": "the value looks like a Slack token",
+    "environment['ALERTS']": "the value is a Slack webhook URL, which anyone can post with",
+    "environment['AUTH_HEADER']": "the value holds a Bearer token",
+    "environment['SESSION']": "the value looks like a JWT",
+    "arguments[1]": "the value is a URL with a password in it",
+}
+"""The fields of secret_values.py's step, each with why its value is a credential."""
+
+
+def test_credentials_are_found_by_their_look_each_on_one_short_line() -> None:
+    path = SECURITY / "secret_values.py"
+    output = refused(path)
+    assert problem_count(output, path) == len(CREDENTIAL_VALUES) + 1  # REGION passes
+    for field, reason in CREDENTIAL_VALUES.items():
+        line = problem_line(output, path, "values", "call_api", field)
+        assert line == f"  - {where(path, 'values', 'call_api')}: {field}: {reason}: {ADVICE}"
+    parameter = problem_line(output, path, "param", None, None)
+    assert parameter.endswith(
+        "parameter 'DatabaseUrl': its default is a URL with a password in it, and "
+        f"{PARAMETER_ADVICE}"
+    )
+    problems = [line for line in output.splitlines() if line.startswith("  - ")]
+    assert len(problems) == len(CREDENTIAL_VALUES) + 1
+    for line in problems:  # several findings stay readable: no wall of advice
+        assert len(line.split(": ", 3)[-1]) <= 250, line
+    for value in ("hunter2", "s3cret", "1a2B3c4D5e6F7g8H9i0J", "abc123def456ghi789", "eyJ"):
+        assert value not in output
+
+
+def test_numbers_under_a_secret_name_are_refused_but_booleans_pass() -> None:
+    path = SECURITY / "secret_numbers.py"
+    output = refused(path)
+    assert problem_count(output, path) == 4  # secret/use_secret: True, epochs, --retries pass
+    for field, name in [
+        ("hyperparameters['Password']", "Password"),
+        ("hyperparameters['api_key']", "api_key"),
+    ]:
+        line = problem_line(output, path, "fit", "fit", field)
+        assert line.endswith(f"{field}: the name {name!r} says it holds a secret: {ADVICE}")
+    flag = problem_line(output, path, "call", "call", "arguments[1]")
+    assert "the value after '--password' is a secret, by the flag's name" in flag
+    parameter = problem_line(output, path, "param", None, None)
+    assert "parameter 'DbPassword': its name says it holds a secret, and its default" in parameter
+    assert "1234" not in output
+
+
+def test_dotenv_files_in_a_source_dir_are_refused_and_never_packed() -> None:
+    path = SECURITY / "dotenv.py"
+    output = refused(path)
+    assert problem_count(output, path) == 3  # env.py and conf/settings.py are no .env files
+    problems = [line for line in output.splitlines() if line.startswith("  - ")]
+    for shown, line in zip(
+        ["dotenv/.env", "dotenv/.env.local", "dotenv/conf/.env.production"], problems, strict=True
+    ):
+        assert line == (
+            f"  - {where(path, 'dotenv', 'prepare')}: source_dir: {shown!r} is a .env file, "
+            "which usually holds secrets: smdsl will not upload it. Move it out of source_dir "
+            "'dotenv'; pass the job its settings with environment= (docs/security.md)"
+        )
+    assert "not-a-real" not in output
+    with tarfile.open(fileobj=io.BytesIO(pack_directory(SECURITY / "dotenv"))) as tar:
+        assert tar.getnames() == ["conf/settings.py", "env.py", "main.py"]
+
+
+def test_the_packer_never_packs_a_dotenv_file_whoever_calls_it(tmp_path: Path) -> None:
+    folder = tmp_path / "src"
+    (folder / "deep").mkdir(parents=True)
+    for name in (".env", ".env.local", "deep/.env.prod", "main.py", ".envrc", "env", "a.env"):
+        (folder / name).write_text("x\n")
+    (folder / "settings").symlink_to(folder / ".env")  # a link to one is left out too
+    with tarfile.open(fileobj=io.BytesIO(pack_directory(folder))) as tar:
+        assert tar.getnames() == [".envrc", "a.env", "env", "main.py"]
+    config = Processing(source_dir="src", entry_point="main.py")
+    found = list(code_problems(config, tmp_path, tmp_path))  # what validate says of each
+    assert [message.split(" a .env file")[0] for message, _ in found] == [
+        "'src/.env' is",
+        "'src/.env.local' is",
+        "'src/deep/.env.prod' is",
+        "'src/settings' links to",
+    ]
+    assert {field for _, field in found} == {"source_dir"}
+
+
 def test_a_secret_named_parameter_with_a_default_is_refused_where_it_is_declared() -> None:
     path = SECURITY / "secret_parameter.py"
     output = refused(path)
     assert problem_count(output, path) == 1  # TokenizerName and ApiTokenSecretArn pass
     line = problem_line(output, path, "param", None, None)
-    assert "parameter 'ApiToken': its name says it holds a secret" in line
-    assert "its default is written into the pipeline definition" in line
-    assert "Give it no default" in line
+    assert line.endswith(
+        "parameter 'ApiToken': its name says it holds a secret, and its default lands in the "
+        "pipeline definition: give it no default, or let it hold the name of a secret in "
+        "Secrets Manager or SSM (docs/security.md)"
+    )
 
 
 def test_a_secret_from_the_profile_override_is_refused_and_says_where_it_came_from() -> None:
@@ -306,8 +409,10 @@ def test_a_secret_from_the_profile_override_is_refused_and_says_where_it_came_fr
     assert (
         "the name 'HF_TOKEN' says it holds a secret (set by "
         f"{PROJECT}/profile_override/smdsl.toml: [envs.dev] steps.fit or "
-        "SMDSL_STEPS__FIT__ENVIRONMENT)"
+        "SMDSL_STEPS__FIT__ENVIRONMENT): "
     ) in line
+    assert line.endswith(PROFILE_ADVICE)
+    assert "not_secret" not in line  # a value in a profile cannot be marked
 
 
 def test_a_secret_from_an_environment_variable_is_refused_by_definition_too() -> None:
@@ -319,12 +424,24 @@ def test_a_secret_from_an_environment_variable_is_refused_by_definition_too() ->
         assert "abc123xyz" not in output
 
 
-def test_a_secret_refused_by_validate_never_reaches_aws(aws: RecordingMotoServer) -> None:
+@pytest.mark.parametrize(
+    ("fixture", "mark", "step", "field"),
+    [
+        pytest.param(
+            "env_password.py", "password", "load", "environment['DB_PASSWORD']", id="name"
+        ),
+        pytest.param("secret_values.py", "values", "call_api", "environment['GH']", id="value"),
+        pytest.param("dotenv.py", "dotenv", "prepare", "source_dir", id="dotenv"),
+    ],
+)
+def test_a_secret_refused_by_validate_never_reaches_aws(
+    aws: RecordingMotoServer, fixture: str, mark: str, step: str, field: str
+) -> None:
     boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="smdsl-defects")
     aws.requests.clear()
-    path = SECURITY / "env_password.py"
+    path = SECURITY / fixture
     output = refused(path, "deploy", "--env", "dev", "--yes", env=aws_env(aws))
-    problem_line(output, path, "password", "load", "environment['DB_PASSWORD']")
+    assert f"  - {where(path, mark, step)}: {field}: " in output
     assert aws.writes() == []
     listed = boto3.client("s3", region_name="us-east-1").list_objects_v2(Bucket="smdsl-defects")
     assert listed.get("KeyCount") == 0
@@ -449,9 +566,101 @@ def test_values_that_are_no_literal_secret_pass() -> None:
         "DB_PASSWORD": "",
         "API_TOKEN": "arn:aws:secretsmanager:us-east-1:111122223333:secret:api",
         "AUTH_TOKEN": not_secret("anonymous"),
-        "MAX_PASSWORD": 12,
+        "secret": True,
+        "use_secret": False,
+        "epochs": 12,
+        "learning_rate": 0.1,
     }
     assert list(mapping_findings("hyperparameters", values)) == []
+
+
+def test_a_number_under_a_secret_name_is_a_secret() -> None:
+    values: dict[str, object] = {"Password": 5, "api_key": 12.5, "MAX_PASSWORD": 0, "pin": 1234}
+    found = [f.field for f in mapping_findings("hyperparameters", values)]
+    assert found == [
+        "hyperparameters['Password']",
+        "hyperparameters['api_key']",
+        "hyperparameters['MAX_PASSWORD']",
+    ]
+    arguments = ["--password", 1234, "--retries", 3, 5, "--token", True]
+    assert [f.field for f in argument_findings(arguments)] == ["arguments[1]"]
+    assert parameter_problem(param("DbPassword", default=1234)) is not None
+    assert parameter_problem(param("DbPassword", default=1.5)) is not None
+    assert parameter_problem(param("UseSecret", default=True)) is None
+    assert parameter_problem(param("Secret", default=False)) is None
+    assert parameter_problem(param("Epochs", default=3)) is None
+
+
+# Fakes in the shape of real credentials, split so that no scanner mistakes them for leaks.
+GITHUB_CLASSIC = "1a2B3c4D5e6F7g8H9i0J" + "1k2L3m4N5o6P7q8R"  # 36 letters and digits
+JWT = "eyJhbGciOiJIUzI1NiJ9" + ".eyJzdWIiOiIxMjMifQ" + ".c2lnbmF0dXJl"
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("postgres://user:" + "hunter2@db/x", "the value is a URL with a password in it"),
+        ("https://user:" + "pw@host", "the value is a URL with a password in it"),
+        ("redis://:" + "s3cr3t@cache:6379/0", "the value is a URL with a password in it"),
+        ("--db=mysql://app:" + "pw@db/app", "the value is a URL with a password in it"),
+        *(
+            (f"{prefix}_{GITHUB_CLASSIC}", "the value looks like a GitHub token")
+            for prefix in ("ghp", "gho", "ghu", "ghs", "ghr")
+        ),
+        ("github_pat_" + "11ABCDEFG0123456789_abcdefgh", "the value looks like a GitHub token"),
+        ("sk-" + "aB3dE6gH9jK2mN5pQ8sT1vW4", "the value looks like an API key (sk-...)"),
+        ("sk-proj-" + "aB3dE6gH9jK2mN5pQ8sT1_v-W4", "the value looks like an API key (sk-...)"),
+        *(
+            (f"xox{kind}-" + "123456789012-abcdef", "the value looks like a Slack token")
+            for kind in "abprs"
+        ),
+        (
+            "https://hooks.slack.com/services/" + "T00000000/B00000000/XXXXXXXX",
+            "the value is a Slack webhook URL, which anyone can post with",
+        ),
+        ("Bearer " + "abc123def456ghi789", "the value holds a Bearer token"),
+        ("Authorization: bearer " + "Zm9vYmFyYmF6cXV4MTIz==", "the value holds a Bearer token"),
+        (JWT, "the value looks like a JWT"),
+        ("Bearer " + JWT, "the value looks like a JWT"),
+    ],
+)
+def test_credentials_by_their_look(value: str, reason: str) -> None:
+    assert secret_value(value) == reason
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "s3://my-bucket/raw/key.csv",
+        "https://example.com/docs?page=2#setup",
+        "https://reader@example.com/simple/",  # a user, no password
+        "https://example.com:8443/path?x=a@b",
+        "postgres://etl:@db/x",  # an empty password
+        "postgres://etl:${DB_PASSWORD}@db/x",
+        "postgres://etl:$DB_PASSWORD@db/x",
+        "postgres://etl:{password}@db/x",
+        "postgres://etl:<password>@db/x",
+        "postgres://etl:****@db/x",
+        "da39a3ee5e6b4b0d3255bfef95601890afd80709",  # a git SHA
+        "sk-learn",
+        "sk-learn-random-forest-classifier",  # no digit: a name, not a generated key
+        "ghp_tooshort123",
+        "ghp_" + GITHUB_CLASSIC + "X",  # 37 characters
+        "xoxo",
+        "xoxb-123",
+        "https://api.slack.com/messaging/webhooks",
+        "https://hooks.slack.com/services/",
+        "Bearer <token>",
+        "Bearer ${API_TOKEN}",
+        "Bearer authentication",
+        "the bearer of bad news",
+        "eyJhbGciOiJIUzI1NiJ9",  # one part only
+        "eyJ.x",
+        "arn:aws:secretsmanager:us-east-1:111122223333:secret:api",
+    ],
+)
+def test_values_that_only_resemble_credentials(value: str) -> None:
+    assert secret_value(value) is None
 
 
 def test_argument_flags_in_both_forms() -> None:

@@ -17,9 +17,12 @@ from pathlib import Path
 
 from smdsl.declare.configs import Processing, Training
 from smdsl.declare.env import Env
+from smdsl.graph.codepaths import dotenv_file
 
 EXCLUDED_NAMES = {"__pycache__", ".git", ".DS_Store", ".ipynb_checkpoints", ".pytest_cache"}
 EXCLUDED_SUFFIXES = {".pyc", ".pyo"}
+# Nor is a dotenv file (.env, .env.local...: see dotenv_file), or a link to one, ever packed,
+# whoever calls the packer: it usually holds secrets. ``smdsl validate`` refuses one first.
 
 PROCESSING_SOURCE_DIR = "/opt/ml/processing/input/smdsl-source"
 """Where a processing step's source bundle is mounted; runproc.sh unpacks it from there."""
@@ -130,7 +133,9 @@ def _collect(
         if entry.is_dir():
             if real not in seen:
                 _collect(entry, f"{prefix}{entry.name}/", limit, (*seen, real), files)
-        elif entry.suffix not in EXCLUDED_SUFFIXES:
+        elif entry.suffix not in EXCLUDED_SUFFIXES and not (
+            dotenv_file(entry.name) or dotenv_file(real.name)
+        ):
             files[f"{prefix}{entry.name}"] = entry
 
 

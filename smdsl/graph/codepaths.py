@@ -2,10 +2,12 @@
 
 smdsl uploads a step's code to S3. A ``code="/etc/passwd"``, a ``../../`` path, an entry point
 outside its ``source_dir`` or a symbolic link inside ``source_dir`` that points out of the project
-would upload a file nobody meant to publish, so each is an error. The project is the folder of
-the file that holds the environment profiles (smdsl.toml beside the pipeline, or the nearest
-pyproject.toml with a ``[tool.smdsl]`` table), else the folder of the pipeline file. Paths are
-checked after symbolic links are resolved.
+would upload a file nobody meant to publish, so each is an error. So is a ``.env`` file (or
+``.env.local``, ``.env.production``...) inside ``source_dir``: it usually holds secrets, and the
+packer leaves it out anyway (see :func:`dotenv_file`). The project is the folder of the file that
+holds the environment profiles (smdsl.toml beside the pipeline, or the nearest pyproject.toml
+with a ``[tool.smdsl]`` table), else the folder of the pipeline file. Paths are checked after
+symbolic links are resolved.
 """
 
 from __future__ import annotations
@@ -23,6 +25,14 @@ def project_root(pipeline_file: Path) -> Path:
     """The folder a pipeline's code must lie in (resolved): its env file's, else its own."""
     env_file = find_env_file(pipeline_file).path
     return (env_file or pipeline_file).resolve().parent
+
+
+def dotenv_file(name: str) -> bool:
+    """Whether a file called ``name`` is a dotenv file (``.env``, ``.env.local``...).
+
+    Such a file usually holds secrets: smdsl neither packs it nor lets validate pass it.
+    """
+    return name == ".env" or name.startswith(".env.")
 
 
 def inside(path: Path, root: Path) -> bool:
@@ -62,6 +72,15 @@ def code_problems(config: StepConfig, base: Path, root: Path) -> Iterator[tuple[
                 "job needs into the project, or remove the link",
                 "source_dir",
             )
+        for found in dotenv_files(folder, root):
+            shown = str(Path(source_dir) / found.relative_to(folder))
+            what = "is" if dotenv_file(found.name) else "links to"
+            yield (
+                f"{shown!r} {what} a .env file, which usually holds secrets: smdsl will not upload "
+                f"it. Move it out of source_dir {source_dir!r}; pass the job its settings with "
+                "environment= (docs/security.md)",
+                "source_dir",
+            )
     if entry_point is None:
         return
     if Path(entry_point).is_absolute() or Path(os.path.normpath(entry_point)).parts[:1] == ("..",):
@@ -80,10 +99,25 @@ def escaping_links(folder: Path, root: Path) -> Iterator[tuple[Path, Path]]:
     Links to folders inside ``root`` are followed (smdsl packs what they point to), each folder
     once along a path, so a link loop ends.
     """
-    yield from _links(folder, root.resolve(), (folder.resolve(),))
+    root = root.resolve()
+    for entry, real in _walk(folder, root, (folder.resolve(),)):
+        if entry.is_symlink() and not inside(real, root):
+            yield entry, real
 
 
-def _links(folder: Path, root: Path, seen: tuple[Path, ...]) -> Iterator[tuple[Path, Path]]:
+def dotenv_files(folder: Path, root: Path) -> Iterator[Path]:
+    """Each ``.env`` file under ``folder``, or link to one, as the packer walks the folder."""
+    for entry, real in _walk(folder, root.resolve(), (folder.resolve(),)):
+        if (dotenv_file(entry.name) or dotenv_file(real.name)) and entry.is_file():
+            yield entry
+
+
+def _walk(folder: Path, root: Path, seen: tuple[Path, ...]) -> Iterator[tuple[Path, Path]]:
+    """Each entry under ``folder`` and where it resolves to.
+
+    Links to folders inside ``root`` are followed, each folder once along a path, so a link
+    loop ends.
+    """
     try:
         entries = sorted(folder.iterdir())
     except OSError:
@@ -93,10 +127,9 @@ def _links(folder: Path, root: Path, seen: tuple[Path, ...]) -> Iterator[tuple[P
             real = entry.resolve()
         except (OSError, RuntimeError):  # a link loop
             continue
-        if entry.is_symlink() and not inside(real, root):
-            yield entry, real
-        elif entry.is_dir() and real not in seen:
-            yield from _links(entry, root, (*seen, real))
+        yield entry, real
+        if entry.is_dir() and inside(real, root) and real not in seen:
+            yield from _walk(entry, root, (*seen, real))
 
 
 def _script_problems(
