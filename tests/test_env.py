@@ -315,7 +315,7 @@ def test_unknown_env_without_any_config_file(tmp_path: Path) -> None:
     ],
 )
 def test_invalid_profile_field_names_file_profile_and_field(
-    profile: str, field: str, fragment: str, variable: str | None
+    profile: str, field: str, fragment: str, variable: str | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with pytest.raises(EnvConfigError) as info:
         load_env(BAD_PROFILES, profile)
@@ -325,10 +325,23 @@ def test_invalid_profile_field_names_file_profile_and_field(
     assert len(matching) == 1, info.value.render()
     line = matching[0]
     assert line.startswith(f"{toml}: [envs.{profile}] {field}: {fragment}")
-    if variable is None:  # an unknown field: no variable could set it either
-        assert "known: " in line and "SMDSL_" not in line
-    else:
-        assert line.endswith(f"(set in the file, or by {variable})")
+    # The file set the value: the message names the file and key only, no variable.
+    assert "SMDSL_" not in line
+    if variable is None:  # an unknown field
+        assert "known: " in line
+        return
+    # The same value from the variable names the variable, not the file.
+    value = fragment.split("'")[1]
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(EnvConfigError) as info:
+        load_env(BAD_PROFILES, profile)
+    lines = [line.removeprefix("  - ") for line in info.value.render().splitlines()]
+    matching = [line for line in lines if f" {field}: " in line]
+    assert len(matching) == 1, info.value.render()
+    assert matching[0].startswith(
+        f"{variable} (environment variable, profile {profile!r}): {field}: {fragment}"
+    )
+    assert toml not in matching[0]
 
 
 def test_invalid_field_in_pyproject_names_pyproject_and_table(tmp_path: Path) -> None:

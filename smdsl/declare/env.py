@@ -9,6 +9,7 @@ taking a parameter annotated :class:`Env`.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import sys
@@ -20,16 +21,17 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    EnvSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     SettingsError,
 )
 
 from smdsl.declare.durations import to_seconds
-from smdsl.declare.envvars import check_json_variables, setting_variable
+from smdsl.declare.envvars import check_variables, setting_variable, variable_path
 from smdsl.declare.options import check_instance_type
 from smdsl.declare.validation import error_sentence
-from smdsl.errors import EnvConfigError, Problem, display_path
+from smdsl.errors import EnvConfigError, Problem, did_you_mean, display_path
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -67,8 +69,25 @@ class StepOverride(BaseModel):
         return None if value is None else to_seconds(value)
 
 
+class _ProfileVariables(EnvSettingsSource):
+    """The ``SMDSL_*`` variables, but never ``SMDSL_NAME``: a profile's name is its table name.
+
+    ``load_env`` refuses ``SMDSL_NAME`` outright; an ``Env(name="dev")`` built in a test is not
+    renamed by it either.
+    """
+
+    def __call__(self) -> dict[str, Any]:
+        values = super().__call__()
+        values.pop("name", None)
+        return values
+
+
 class Env(BaseSettings):
-    """A resolved environment profile."""
+    """A resolved environment profile.
+
+    ``name`` is the name of its table (``[envs.dev]`` is ``dev``; ``default`` without one): a
+    profile file cannot set it, nor can an environment variable.
+    """
 
     model_config = SettingsConfigDict(
         env_prefix="SMDSL_", env_nested_delimiter="__", extra="forbid", frozen=True
@@ -94,7 +113,7 @@ class Env(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Environment variables beat the profile file, so CI can point a profile elsewhere.
-        return (env_settings, init_settings)
+        return (_ProfileVariables(settings_cls), init_settings)
 
     @field_validator("role_arn")
     @classmethod
@@ -119,10 +138,11 @@ class Env(BaseSettings):
     def _tags(cls, value: dict[str, str]) -> dict[str, str]:
         for key in value:
             if key.lower().startswith(RESERVED_TAG_PREFIXES):
-                raise ValueError(
+                raise _RefusedKey(
+                    key,
                     f"tag key {key!r}: keys starting with "
                     f"{' or '.join(repr(p) for p in RESERVED_TAG_PREFIXES)} are reserved for "
-                    "AWS and SageMaker, which set them; choose another key"
+                    "AWS and SageMaker, which set them; choose another key",
                 )
         return value
 
@@ -153,6 +173,21 @@ class Env(BaseSettings):
         return "/".join(p.strip("/") for p in (self.prefix, *parts) if p and p.strip("/"))
 
 
+class _RefusedKey(ValueError):
+    """A table field refused for one of its keys: a message names the variable that set it."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+PROFILE_FIELDS = tuple(f for f in Env.model_fields if f != "name")
+"""The fields a profile sets, in a file or by ``SMDSL_<FIELD>``."""
+
+STEP_FIELDS = tuple(StepOverride.model_fields)
+"""The fields of a per-step override, ``[envs.NAME.steps.STEP]``."""
+
+
 @dataclass(frozen=True)
 class EnvFile:
     """The file that holds a project's environment profiles."""
@@ -160,21 +195,40 @@ class EnvFile:
     path: Path | None
     table: str  # how the profiles table is written in that file, for messages
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ignored: dict[str, Any] = field(default_factory=dict)
+    """What the file's smdsl table holds besides ``envs``, which nothing reads: key -> value."""
 
     def describe(self, name: str) -> str:
         where = display_path(self.path) if self.path else "(no config file)"
         return f"{where}: [{self.table}.{name}]"
 
-    def origin(self, name: str, *loc: str) -> str:
+    def origin(self, name: str, *loc: str, with_key: bool = False) -> str:
         """Where profile ``name`` got its value at ``loc`` (``"region"``, or ``"steps", "train",
-        "instance_type"``), for messages: the environment variable that set it, else the file."""
+        "instance_type"``), for messages: the environment variable that set it, else the file.
+
+        ``smdsl.toml: [envs.dev] region``, or ``SMDSL_REGION (environment variable, profile
+        'dev')``, followed by ``: region`` ``with_key``.
+        """
         variable = setting_variable(loc)
         if variable is None and loc == ("region",) and "region" not in self.profiles.get(name, {}):
             variable = next((v for v in REGION_VARIABLES if os.environ.get(v)), None)
+        key = ".".join(loc)
         if variable is None:
-            return f"{self.describe(name)} {'.'.join(loc)}"
+            return f"{self.describe(name)} {key}"
+        by = self.by_variables([variable], name)
+        return f"{by}: {key}" if with_key else by
+
+    def by_variables(self, variables: list[str], name: str) -> str:
+        """``SMDSL_X (environment variable, profile 'dev')``: what set a value of profile
+        ``name``, for messages."""
+        noun = "environment variable" if len(variables) == 1 else "environment variables"
         profile = f", profile {name!r}" if name in self.profiles else ""
-        return f"{variable} (environment variable{profile})"
+        return f"{' and '.join(variables)} ({noun}{profile})"
+
+    def step_keys(self, name: str) -> dict[str, Any]:
+        """The ``steps`` table of profile ``name`` as the file writes it (no variables)."""
+        steps = self.profiles.get(name, {}).get("steps", {})
+        return steps if isinstance(steps, dict) else {}
 
 
 REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
@@ -221,15 +275,21 @@ def find_env_file(pipeline_file: Path) -> EnvFile:
     beside = folder / "smdsl.toml"
     if beside.is_file():
         data = _read_toml(beside)
-        return EnvFile(beside, "envs", _profiles(data.get("envs", {}), beside, "envs"))
+        ignored = {k: v for k, v in data.items() if k != "envs"}
+        return EnvFile(beside, "envs", _profiles(data.get("envs", {}), beside, "envs"), ignored)
     for candidate in (folder, *folder.parents):
         pyproject = candidate / "pyproject.toml"
         if pyproject.is_file():
             tool = _read_toml(pyproject).get("tool", {}).get("smdsl")
             if tool is not None:
-                envs = tool.get("envs", {})
                 table = "tool.smdsl.envs"
-                return EnvFile(pyproject, table, _profiles(envs, pyproject, table))
+                if not isinstance(tool, dict):
+                    raise EnvConfigError(
+                        f"{display_path(pyproject)}: tool.smdsl must be a table, e.g. [{table}.dev]"
+                    )
+                envs = tool.get("envs", {})
+                ignored = {k: v for k, v in tool.items() if k != "envs"}
+                return EnvFile(pyproject, table, _profiles(envs, pyproject, table), ignored)
     return EnvFile(None, "tool.smdsl.envs")
 
 
@@ -247,47 +307,100 @@ def load_env(pipeline_file: Path, name: str | None) -> Env:
                 "no smdsl.toml beside the pipeline and no pyproject.toml with [tool.smdsl] above it"
             )
         )
-        raise EnvConfigError(f"unknown environment {name!r} ({where}; defined: {known})")
+        raise EnvConfigError(
+            f"unknown environment {name!r} ({where}; defined: {known}){_misplaced(env_file, name)}"
+        )
     return _build(env_file, name, env_file.profiles[name])
 
 
+def _misplaced(env_file: EnvFile, name: str) -> str:
+    """``; [dev] is not read: ...`` when the file holds profile ``name`` outside its table
+    (``[dev]`` or ``[env.dev]`` for ``[envs.dev]``), or nothing."""
+    outside = env_file.table.removesuffix("envs")  # "" in smdsl.toml, "tool.smdsl." in pyproject
+    for key, value in env_file.ignored.items():
+        if not isinstance(value, dict):
+            continue
+        if key == name:
+            table = f"{outside}{key}"
+        elif isinstance(value.get(name), dict):
+            table = f"{outside}{key}.{name}"
+        else:
+            continue
+        return f"; [{table}] is not read: a profile goes in [{env_file.table}.{name}]"
+    return ""
+
+
 def _build(env_file: EnvFile, name: str, profile: dict[str, Any]) -> Env:
-    values = dict(profile)
-    values.setdefault("name", name)
+    where = env_file.describe(name)
+    lines = []
+    if "name" in profile:
+        lines.append(
+            f"{where} name: unknown field: a profile's name is its table name, here {name!r}; "
+            "choose the profile with --env or SMDSL_ENV"
+        )
+    values = {key: value for key, value in profile.items() if key != "name"}
+    values["name"] = name
     region = next((os.environ[v] for v in REGION_VARIABLES if os.environ.get(v)), None)
     if "region" not in values and region:
         values["region"] = region
-    check_json_variables(os.environ)
+    check_variables(os.environ)
+    env: Env | None = None
     try:
-        return Env(**values)
+        env = Env(**values)
     except SettingsError as exc:
         raise EnvConfigError(
-            f"{env_file.describe(name)}: an SMDSL_* environment variable cannot be read: {exc}"
+            f"{where}: an SMDSL_* environment variable cannot be read: {exc}"
         ) from None
     except ValidationError as exc:
-        where = env_file.describe(name)
-        lines = [f"{where} {_describe_field_error(error)}" for error in exc.errors()]
-        if len(lines) == 1:
-            raise EnvConfigError(lines[0]) from None
-        raise EnvConfigError(
-            f"{where}: {len(lines)} invalid fields", [Problem(line) for line in lines]
-        ) from None
+        lines += [_describe_field_error(env_file, name, error) for error in exc.errors()]
+    if env is not None and not lines:
+        return env
+    if len(lines) == 1:
+        raise EnvConfigError(lines[0])
+    raise EnvConfigError(f"{where}: {len(lines)} invalid fields", [Problem(line) for line in lines])
 
 
-_STEP_FIELDS = set(StepOverride.model_fields)
+def _describe_field_error(env_file: EnvFile, name: str, error: Any) -> str:
+    """``<where> <field>: <what is wrong>``: ``where`` names the environment variable that set
+    the value (``SMDSL_BUCKET (environment variable, profile 'dev'): bucket``), else the file
+    and the profile (``smdsl.toml: [envs.dev] bucket``)."""
+    loc = tuple(str(p) for p in error["loc"])
+    key = getattr((error.get("ctx") or {}).get("error"), "key", None)
+    if key is None:
+        where = env_file.origin(name, *loc, with_key=True)
+    else:  # a table refused for one key (a reserved tag): whatever set that key is at fault
+        variable = setting_variable((*loc, key))
+        where = (
+            f"{env_file.by_variables([variable], name)}: {'.'.join(loc)}"
+            if variable
+            else f"{env_file.describe(name)} {'.'.join(loc)}"
+        )
+    if error["type"] != "extra_forbidden":
+        return f"{where}: {error_sentence(error)}"
+    if len(loc) == 1:
+        hint = did_you_mean(loc[0], PROFILE_FIELDS)
+        if loc[0] in STEP_FIELDS:
+            hint += "; per-step settings go in a [...steps.STEP] table"
+        return f"{where}: unknown field (known: {', '.join(PROFILE_FIELDS)}){hint}"
+    if len(loc) == 3 and loc[0] == "steps":
+        return (
+            f"{where}: unknown field of a per-step override (known: {', '.join(STEP_FIELDS)})"
+            f"{_step_field_hint(loc)}"
+        )
+    return f"{where}: unknown field"
 
 
-def _describe_field_error(error: Any) -> str:
-    loc = ".".join(str(p) for p in error["loc"])
-    if error["type"] == "extra_forbidden":
-        hint = ""
-        if str(error["loc"][-1]) in _STEP_FIELDS and len(error["loc"]) == 1:
-            hint = "; per-step settings go in a [...steps.STEP] table"
-        known = ", ".join(Env.model_fields)
-        return f"{loc}: unknown field (known: {known}){hint}"
-    message = error_sentence(error)
-    env_var = "SMDSL_" + "__".join(str(p) for p in error["loc"]).upper()
-    return f"{loc}: {message} (set in the file, or by {env_var})"
+def _step_field_hint(loc: tuple[str, ...]) -> str:
+    """`` (did you mean 'instance_type'?)`` for an unknown field of a per-step override, or the
+    variable to use instead of the ``SMDSL_STEPS__FIT__INSTANCE_TPYE`` that set it."""
+    close = difflib.get_close_matches(loc[-1].lower(), STEP_FIELDS, n=1)
+    if not close:
+        return ""
+    variable = setting_variable(loc)
+    if variable is None or variable_path(variable) != loc:
+        return f" (did you mean {close[0]!r}?)"
+    written = variable.rsplit("__", 1)[0]  # the variable as written, up to the field
+    return f" (did you mean {written}__{close[0].upper()}?)"
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -40,10 +40,13 @@ from smdsl.graph.loader import PipelineModule
 from smdsl.graph.model import PipelineGraph, StepNode
 from smdsl.graph.names import StepNames
 from smdsl.graph.profile_checks import (
-    description_warnings,
     option_problems,
+    override_origin,
+    override_target,
+    profile_warnings,
     region_problems,
     secret_problems,
+    unknown_override_problems,
 )
 from smdsl.graph.tracebacks import describe_raised, user_location, user_output_to_stderr
 
@@ -119,7 +122,7 @@ class _Builder:
         order = self.topological_order()
         nodes = {n: StepNode(self.steps[n], options[n], configs[n]) for n in order}
         graph = PipelineGraph(self.module, self.env, self.dag, nodes, order, params)
-        graph.warnings = self.warnings + description_warnings(self.env, self.env_file, self.module)
+        graph.warnings = self.warnings + profile_warnings(self.env, self.env_file, self.module)
         return graph
 
     # -- steps and names ---------------------------------------------------------------------
@@ -146,23 +149,31 @@ class _Builder:
     def resolve_options(self) -> dict[str, StepOptions]:
         """Each step's options with the env's overrides applied.
 
-        Environment variables reach pydantic-settings lower-cased, so an override matches its
-        step case-insensitively when no step has exactly its name; an exact match (from the
-        profile file) is applied first and a case-folded one (from the environment) on top.
+        ``steps.KEY`` names its step as a reference does (:func:`override_target`): exactly,
+        else without case (environment variables reach pydantic-settings lower-cased), else by
+        the step's function name. Keys the profile file wrote are applied first, exact names
+        before others, and keys only variables set on top, so a variable beats the file. Two
+        keys of the file for one step are refused: which one wins would be a guess.
         """
-        folded = {name.lower(): name for name in self.steps}
-        overrides: dict[str, list[dict[str, Any]]] = {}
-        where = self.env_file.describe(self.env.name)
-        for key in sorted(self.env.steps, key=lambda k: k not in self.steps):
-            target = key if key in self.steps else folded.get(key.lower())
+        written = self.env_file.step_keys(self.env.name)
+        targets = {key: override_target(key, self.names) for key in self.env.steps}
+        overrides: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        in_file: dict[str, str] = {}  # step -> the key of the file that overrides it
+        for key in sorted(self.env.steps, key=lambda k: (k not in written, k != targets[k])):
+            target = targets[key]
             if target is None:
+                self.problems += unknown_override_problems(key, self.env, self.env_file, self.names)
+                continue
+            if key in written and target in in_file:
                 self.problem(
-                    f"{where}: steps.{key} overrides unknown step {key!r}"
-                    f"{did_you_mean(key, self.steps)}"
+                    f"{self.env_file.describe(self.env.name)}: steps.{in_file[target]} and "
+                    f"steps.{key} both override step {target!r}; keep one"
                 )
                 continue
+            if key in written:
+                in_file[target] = key
             overrides.setdefault(target, []).append(
-                self.env.steps[key].model_dump(exclude_none=True, exclude_defaults=True)
+                (key, self.env.steps[key].model_dump(exclude_none=True, exclude_defaults=True))
             )
             if self.env.steps[key].instance_type is not None:  # applied in this order: last wins
                 self.instance_origins[target] = self.env_file.origin(
@@ -171,13 +182,12 @@ class _Builder:
         resolved: dict[str, StepOptions] = {}
         for name, step in self.steps.items():
             options: StepOptions = step.spec.options
-            for override in overrides.get(name, []):
+            for key, override in overrides.get(name, []):
                 try:
                     options = options.merged(override)
                 except ValidationError as exc:
-                    self.problem(
-                        f"{where}: steps.{name}: {describe_validation(exc, title=False)}", step
-                    )
+                    where = override_origin(key, self.env, self.env_file)
+                    self.problem(f"{where}: {describe_validation(exc, title=False)}", step)
             resolved[name] = options
         return resolved
 
