@@ -11,7 +11,8 @@ from typing import Any, TypeVar
 
 import click
 
-from smdsl.declare.env import find_env_file, load_env
+from smdsl.declare.env import load_env
+from smdsl.declare.envfile import find_env_file
 from smdsl.errors import (
     EnvConfigError,
     GraphError,

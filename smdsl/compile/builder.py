@@ -22,7 +22,8 @@ from smdsl.declare.configs import (
     Training,
     TrainingInput,
 )
-from smdsl.declare.env import Env, find_env_file, require_deploy_settings
+from smdsl.declare.env import Env, require_deploy_settings
+from smdsl.declare.envfile import find_env_file
 from smdsl.declare.expressions import Join
 from smdsl.declare.notsecret import NotSecret
 from smdsl.declare.options import StepOptions

@@ -16,10 +16,10 @@ from typing import Any
 import networkx as nx
 from pydantic import ValidationError
 
-from smdsl.declare.configs import Processing, StepConfig, Training, parameters, references
-from smdsl.declare.env import Env, find_env_file
+from smdsl.declare.configs import Processing, StepConfig, Training, references
+from smdsl.declare.env import Env
+from smdsl.declare.envfile import find_env_file
 from smdsl.declare.options import StepOptions
-from smdsl.declare.params import Parameter
 from smdsl.declare.refs import ModelArtifactsRef, OutputRef
 from smdsl.declare.steps import CONFIG_TYPES, StepFunction
 from smdsl.errors import (
@@ -39,6 +39,7 @@ from smdsl.graph.failed_upstream import FailedUpstream, caused_by_stand_in
 from smdsl.graph.loader import PipelineModule
 from smdsl.graph.model import PipelineGraph, StepNode
 from smdsl.graph.names import StepNames
+from smdsl.graph.parameters import collect_parameters
 from smdsl.graph.profile_checks import (
     option_problems,
     override_origin,
@@ -111,7 +112,10 @@ class _Builder:
         order = self.topological_order()
         configs = self.call_steps(order, env_params)
         self.add_reference_edges(configs)
-        params = self.collect_parameters(configs)
+        collected = collect_parameters(self.module, self.steps, configs)
+        self.problems += collected.problems
+        self.warnings += collected.warnings
+        params = collected.parameters
         self.problems += option_problems(
             self.steps, options, self.env, self.env_file, self.instance_origins
         )
@@ -370,53 +374,6 @@ class _Builder:
         base = Path(step.spec.location.file).resolve().parent
         for message, field_name in config_problems(config, base, self.project_root):
             self.problem(message, step, field_name)
-
-    def collect_parameters(self, configs: dict[str, StepConfig]) -> list[Parameter]:
-        found: dict[str, Parameter] = {}
-        sources: list[tuple[Parameter, StepFunction[Any] | None, str | None]] = [
-            (p, None, None) for p in self.module.parameters
-        ]
-        for name, step in self.steps.items():
-            options = step.spec.options
-            for fname in ("instance_type", "instance_count"):
-                value = getattr(options, fname)
-                if isinstance(value, Parameter):
-                    sources.append((value, step, fname))
-            if name in configs:
-                sources += [(p, step, path) for path, p in parameters(configs[name])]
-        used = {parameter.name for parameter, user, _ in sources if user is not None}
-        declared = {parameter.name: parameter for parameter in self.module.parameters}
-        self.warnings += [
-            Problem(
-                f"parameter {name!r} is declared but no step uses it; it is still a "
-                "parameter of the pipeline, offered when an execution starts",
-                parameter.location,
-            )
-            for name, parameter in declared.items()
-            if name not in used
-        ]
-        for parameter, user, path in sources:
-            known = found.get(parameter.name)
-            if known is None:
-                if not SAGEMAKER_NAME.match(parameter.name):
-                    self.problem(
-                        f"parameter name {parameter.name!r} would be rejected by "
-                        "SageMaker: use 1-64 letters, digits, '-' or '_'",
-                        user,
-                        path,
-                        location=parameter.location,
-                    )
-                found[parameter.name] = parameter
-            elif known != parameter:
-                self.problem(
-                    f"two different parameters are named {parameter.name!r}: "
-                    f"{known.type} default {known.default!r} and {parameter.type} "
-                    f"default {parameter.default!r}",
-                    user,
-                    path,
-                    location=parameter.location,
-                )
-        return sorted(found.values(), key=lambda p: p.name)
 
 
 def _type_hints(step: StepFunction[Any]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from smdsl.declare.configs import Processing, StepConfig
-from smdsl.declare.env import find_env_file
+from smdsl.declare.envfile import find_env_file
 from smdsl.errors import display_path
 
 

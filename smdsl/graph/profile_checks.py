@@ -21,9 +21,9 @@ from smdsl.declare.env import (
     PROFILE_FIELDS,
     STEP_FIELDS,
     Env,
-    EnvFile,
     missing_deploy_settings,
 )
+from smdsl.declare.envfile import EnvFile
 from smdsl.declare.envvars import refusal, setting_variables, unknown_variables, variable_path
 from smdsl.declare.options import StepOptions
 from smdsl.declare.params import Parameter
