@@ -95,6 +95,8 @@ def _forget_local_modules(before: set[str], folder: Path) -> None:
 
 
 _INSTALL_DIRS = {"site-packages", "dist-packages"}
+_PREFIXES = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+"""Where this interpreter and its installed packages live."""
 
 
 def is_own_source(file: Path, folder: Path) -> bool:
@@ -104,9 +106,9 @@ def is_own_source(file: Path, folder: Path) -> bool:
         return False
     if any(part in _INSTALL_DIRS for path in (file, resolved) for part in path.parts):
         return False
-    prefixes = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
     return not any(
-        resolved.is_relative_to(prefix) and not folder.is_relative_to(prefix) for prefix in prefixes
+        resolved.is_relative_to(prefix) and not folder.is_relative_to(prefix)
+        for prefix in _PREFIXES
     )
 
 

@@ -9,7 +9,7 @@ import traceback
 from pathlib import Path
 from types import TracebackType
 
-from smdsl.errors import SourceLocation
+from smdsl.errors import SmdslError, SourceLocation
 
 _SMDSL_DIR = Path(__file__).resolve().parents[1]
 _LIBRARY_DIRS = {
@@ -41,8 +41,6 @@ def user_location(tb: TracebackType | None, prefer: str | None = None) -> Source
 
 def describe_raised(exc: BaseException) -> str:
     """What the user's code did instead of returning, in words (never a traceback)."""
-    from smdsl.errors import SmdslError
-
     if isinstance(exc, SmdslError):
         return str(exc)
     if isinstance(exc, SystemExit):
