@@ -242,7 +242,7 @@ def test_model_artifacts_of_a_processing_step() -> None:
         path,
         "evaluate",
         "evaluate",
-        "prep.model_artifacts: step 'prep' is a processing step and produces no model artifacts",
+        "prep.model_artifacts: step 'prep' is a processing step; only training steps have model artifacts",
     )
     assert problem.field == "inputs['model']"
 
@@ -312,7 +312,7 @@ def test_a_file_without_steps() -> None:
     error = graph_error(INVALID / "no_steps.py")
     assert len(error.problems) == 1
     assert "no steps found in" in str(error.problems[0])
-    assert "@processing_step or @training_step" in str(error.problems[0])
+    assert "@processing_step, @training_step or another step decorator" in str(error.problems[0])
 
 
 # ---------------------------------------------------------------------------------------------

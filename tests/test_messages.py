@@ -329,7 +329,7 @@ def test_the_suggested_join_is_code_that_runs(build: Any) -> None:
         outputs = Outputs()
 
     built = eval(suggestion.group(1), {"join": join, "prefix": prefix, "preprocess": Step()})
-    assert prefix in built.values or output in built.values
+    assert any(v is prefix or v == output for v in built.values if not isinstance(v, str))
 
 
 def test_a_union_without_its_own_sentence_is_still_one_problem_per_field() -> None:

@@ -23,7 +23,7 @@ from smdsl import Processing, Training, not_secret, param
 from smdsl.compile.bundles import pack_directory
 from smdsl.declare.env import load_env
 from smdsl.declare.notsecret import NotSecret
-from smdsl.declare.options import StepOptions
+from smdsl.declare.options import JobOptions as StepOptions
 from smdsl.errors import GraphError
 from smdsl.graph.build import build_graph
 from smdsl.graph.codepaths import code_problems
@@ -380,7 +380,7 @@ def test_the_packer_never_packs_a_dotenv_file_whoever_calls_it(tmp_path: Path) -
     with tarfile.open(fileobj=io.BytesIO(pack_directory(folder))) as tar:
         assert tar.getnames() == [".envrc", "a.env", "env", "main.py"]
     config = Processing(source_dir="src", entry_point="main.py")
-    found = list(code_problems(config, tmp_path, tmp_path))  # what validate says of each
+    found = list(code_problems(config.code_paths(), tmp_path, tmp_path))  # what validate says of each
     assert [message.split(" a .env file")[0] for message, _ in found] == [
         "'src/.env' is",
         "'src/.env.local' is",

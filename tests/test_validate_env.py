@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, OFFLINE_ENV, QUICKSTART, clean_env, run_cli, sdk_modules_after
 
-from smdsl.declare.options import StepOptions
+from smdsl.declare.options import JobOptions as StepOptions
 from smdsl.errors import display_path
 from smdsl.graph.frameworks import image_problems
 

@@ -97,16 +97,33 @@ def processing_code(
 
 def training_code(config: Training, base: Path, env: Env, project: Path | None = None) -> StepCode:
     """Plan the code object (sourcedir.tar.gz) of a training step, as :func:`processing_code`."""
+    assert config.entry_point is not None, "a built-in algorithm has no code"
+    return source_bundle(config.entry_point, config.source_dir, base, env, project)
+
+
+def source_bundle(
+    entry_point: str,
+    source_dir: str | None,
+    base: Path,
+    env: Env,
+    project: Path | None = None,
+) -> StepCode:
+    """Plan a ``sourcedir.tar.gz``: ``source_dir`` packed whole, or the ``entry_point`` script
+    alone when there is no ``source_dir``. Nothing outside ``project`` is read."""
     within = project or base
-    if config.source_dir:
-        tarball = pack_directory(base / config.source_dir, within)
-        entry_point = Path(config.entry_point).as_posix()
+    if source_dir:
+        tarball = pack_directory(base / source_dir, within)
+        entry = Path(entry_point).as_posix()
     else:
-        script = _inside(base / config.entry_point, within)
+        script = _inside(base / entry_point, within)
         tarball = pack_files({script.name: script})
-        entry_point = script.name
+        entry = script.name
     key = _key(env, [tarball], "sourcedir.tar.gz")
-    return StepCode(_uri(env, key), entry_point, (CodeObject(key, tarball),))
+    return StepCode(_uri(env, key), entry, (CodeObject(key, tarball),))
+
+
+inference_bundle = source_bundle
+"""A model's inference code is packed as training code is."""
 
 
 def pack_directory(root: Path, within: Path | None = None) -> bytes:

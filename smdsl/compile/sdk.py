@@ -36,11 +36,12 @@ class _MethodNames:
 
 
 @contextlib.contextmanager
-def offline_sdk(region: str) -> Iterator[None]:
+def offline_sdk(region: str) -> Iterator[Path]:
     """Configure the SDK for compiling with no network I/O; restore everything afterwards.
 
     ``region`` becomes the default region while inside: importing ``sagemaker.mlops`` creates
-    boto3 clients at import time and fails without one.
+    boto3 clients at import time and fails without one. Yields a scratch folder, removed on
+    exit, for what the SDK insists on writing somewhere (ModelBuilder's model path).
     """
     with tempfile.TemporaryDirectory(prefix="smdsl-") as folder, contextlib.ExitStack() as stack:
         empty = Path(folder) / "sagemaker-config.json"
@@ -63,7 +64,7 @@ def offline_sdk(region: str) -> Iterator[None]:
 
         stack.enter_context(_patched(telemetry_logging, "_send_telemetry_request", _no_telemetry))
         stack.enter_context(_patched(steps, "LocalSagemakerClient", _MethodNames))
-        yield
+        yield Path(folder)
 
 
 def _no_telemetry(*args: Any, **kwargs: Any) -> None:

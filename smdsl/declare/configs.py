@@ -9,37 +9,96 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Annotated, Any, NoReturn
 
 from pydantic import AllowInfNan, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from smdsl.declare.base import CodePaths, SecretScan, StepConfig
 from smdsl.declare.expressions import Join
 from smdsl.declare.notsecret import Text
 from smdsl.declare.params import Parameter
-from smdsl.declare.refs import ModelArtifactsRef, OutputRef, StepRef
+from smdsl.declare.refs import (
+    ExecutionVariable,
+    JsonGet,
+    ModelArtifactsRef,
+    OutputRef,
+    StepProperty,
+    StepReference,
+)
 from smdsl.declare.validation import accepting, shown
 from smdsl.errors import DeclarationError, did_you_mean
 
 _IP_ADDRESS = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
 _BUCKET_CHARACTERS = set(string.ascii_lowercase + string.digits + ".-")
 
-InputSource = str | Parameter | OutputRef | ModelArtifactsRef | Join
+InputSource = str | Parameter | OutputRef | ModelArtifactsRef | StepProperty | Join
 """Where an input comes from: an S3 URI, a pipeline parameter or another step's output."""
 
 FiniteFloat = Annotated[float, AllowInfNan(False)]
 """A float JSON can hold: no NaN, no infinity."""
 
-ArgumentValue = Text | int | FiniteFloat | Parameter | OutputRef | ModelArtifactsRef | Join
-HyperparameterValue = Text | int | FiniteFloat | bool | Parameter | Join
+ArgumentValue = (
+    Text
+    | int
+    | FiniteFloat
+    | Parameter
+    | OutputRef
+    | ModelArtifactsRef
+    | StepProperty
+    | JsonGet
+    | ExecutionVariable
+    | Join
+)
+HyperparameterValue = (
+    Text | int | FiniteFloat | bool | Parameter | StepProperty | JsonGet | ExecutionVariable | Join
+)
 """Script arguments and hyperparameters: a string may be a :func:`~smdsl.not_secret` one."""
 
 _URI = "an S3 URI, a parameter, join()"
 _NESTED = "pass a nested structure as one string, e.g. json.dumps(value)"
 
+SAGEMAKER_NAME = re.compile(r"^[A-Za-z0-9\-_]{1,64}$")
+"""What SageMaker accepts as a step, parameter, input or output name."""
+
+CHANNEL_NAME = re.compile(r"^[A-Za-z0-9\.\-_]{1,64}$")
+
+RESERVED_PROCESSING_NAMES = {
+    "code": "the SageMaker SDK adds an input named 'code' that carries the step's script",
+    "smdsl-source": "smdsl adds an input named 'smdsl-source' that carries a source_dir",
+}
+"""Input names a processing job gets besides the user's, with the reason, for messages."""
+
 
 class _Config(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=False)
+
+
+class PropertyFile(_Config):
+    """A JSON file inside one of a processing step's outputs that later steps read values
+    from with ``json_get`` (the SDK's ``PropertyFile``).
+
+    Example: ``property_files={"EvaluationReport": PropertyFile("evaluation", "evaluation.json")}``
+    """
+
+    output: str
+    path: str
+
+    def __init__(self, output: str | None = None, path: str | None = None, **data: Any) -> None:
+        if output is not None:
+            data["output"] = output
+        if path is not None:
+            data["path"] = path
+        super().__init__(**data)
+
+    @field_validator("path")
+    @classmethod
+    def _relative(cls, value: str) -> str:
+        if not value or value.startswith("/") or value.startswith("s3://"):
+            raise ValueError(
+                f"{value!r}: give the file's path inside the output folder, e.g. 'evaluation.json'"
+            )
+        return value
 
 
 class ProcessingOutput(_Config):
@@ -147,11 +206,12 @@ _Hyperparameter = Annotated[
 ]
 
 
-class Processing(_Config):
+class Processing(StepConfig):
     """What a processing step runs.
 
     Give either ``code`` (one script) or ``source_dir`` with an ``entry_point`` inside it; paths
-    are relative to the file that defines the step.
+    are relative to the file that defines the step. ``property_files`` names JSON files inside
+    the outputs that later steps read with :meth:`json_get`.
     """
 
     code: str | None = None
@@ -160,7 +220,80 @@ class Processing(_Config):
     inputs: dict[str, _ProcessingSource] = {}
     outputs: dict[str, _Output] = {}
     arguments: list[_Argument] = []
-    step_name: str | None = Field(default=None, exclude=True)
+    property_files: dict[str, PropertyFile] = {}
+
+    @model_validator(mode="after")
+    def _property_files_in_outputs(self) -> Processing:
+        for name, spec in self.property_files.items():
+            if spec.output not in self.outputs:
+                declared = ", ".join(self.outputs) or "none"
+                raise ValueError(
+                    f"property file {name!r} is in output {spec.output!r}, which this step "
+                    f"does not declare{did_you_mean(spec.output, self.outputs)} (declared: "
+                    f"{declared})"
+                )
+        return self
+
+    def json_get(self, property_file: str, json_path: str, type: Any = None) -> JsonGet:
+        """A value of this step's property file, read when the pipeline runs."""
+        if self.step_name is None:
+            raise ValueError(
+                "this Processing config was not returned by a step function; use "
+                "<step>.json_get(...) on the step function"
+            )
+        if property_file not in self.property_files:
+            declared = ", ".join(self.property_files) or "none"
+            raise DeclarationError(
+                f"{self.step_name}.json_get({property_file!r}, ...): step {self.step_name!r} "
+                f"declares no property file {property_file!r}"
+                f"{did_you_mean(property_file, self.property_files)} (declared: {declared})"
+            )
+        return JsonGet(
+            step=self.step_name, property_file=property_file, json_path=json_path, type=type
+        )
+
+    def declared(self, what: str) -> Collection[str] | None:
+        found: dict[str, Collection[str]] = {
+            "outputs": self.outputs,
+            "property_files": self.property_files,
+        }
+        return found.get(what)
+
+    def code_paths(self) -> CodePaths:
+        return CodePaths(self.code, self.source_dir, self.entry_point)
+
+    def secret_scans(self) -> Iterator[SecretScan]:
+        yield "arguments", "arguments", self.arguments
+
+    def name_problems(self) -> Iterator[tuple[str, str]]:
+        for field_name, keys in (("input", self.inputs), ("output", self.outputs)):
+            for key in keys:
+                if key in RESERVED_PROCESSING_NAMES:
+                    yield (
+                        f"{field_name} name {key!r} is reserved: {RESERVED_PROCESSING_NAMES[key]}, "
+                        "and the names of a job's inputs and outputs must be unique; choose "
+                        "another name",
+                        f"{field_name}s[{key!r}]",
+                    )
+                elif not SAGEMAKER_NAME.match(key):
+                    yield (
+                        f"{field_name} name {key!r} would be rejected: use 1-64 letters, "
+                        "digits, '-' or '_'",
+                        f"{field_name}s[{key!r}]",
+                    )
+        for key in sorted(self.inputs.keys() & self.outputs.keys()):
+            yield (
+                f"{key!r} names both an input and an output: SageMaker needs the names of a "
+                "job's inputs and outputs to be unique",
+                f"outputs[{key!r}]",
+            )
+        for key in self.property_files:
+            if not SAGEMAKER_NAME.match(key):
+                yield (
+                    f"property file name {key!r} would be rejected: use 1-64 letters, digits, "
+                    "'-' or '_'",
+                    f"property_files[{key!r}]",
+                )
 
     @model_validator(mode="after")
     def _code_or_source_dir(self) -> Processing:
@@ -192,26 +325,35 @@ class Processing(_Config):
         return {name: spec.model_copy(update={"name": name}) for name, spec in value.items()}
 
     def stamped(self, step_name: str) -> Processing:
-        """This config as returned by the step ``step_name``."""
         outputs = {k: v.model_copy(update={"step": step_name}) for k, v in self.outputs.items()}
         declared = DeclaredOutputs(step_name, outputs)
         return self.model_copy(update={"step_name": step_name, "outputs": declared})
 
 
-class Training(_Config):
+class Training(StepConfig):
     """What a training step runs.
 
     ``entry_point`` is a script, relative to ``source_dir`` when one is given and otherwise to
-    the file that defines the step. ``inputs`` maps channel names to their data.
+    the file that defines the step. Without an ``entry_point`` the image runs its own code, as
+    SageMaker's built-in algorithms do (``framework="xgboost"`` or an ``image_uri``), and
+    ``hyperparameters`` pass to it as strings. ``inputs`` maps channel names to their data.
     """
 
-    entry_point: str
+    entry_point: str | None = None
     source_dir: str | None = None
     inputs: dict[str, _TrainingSource] = {}
     hyperparameters: dict[str, _Hyperparameter] = {}
     output_path: str | Parameter | Join | None = None
     metric_definitions: dict[str, str] = {}
-    step_name: str | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _entry_point_for_source_dir(self) -> Training:
+        if self.source_dir is not None and self.entry_point is None:
+            raise ValueError(
+                "source_dir= needs entry_point=, the script inside it to run; without both, the "
+                "image runs its own code (a built-in algorithm)"
+            )
+        return self
 
     @field_validator("output_path")
     @classmethod
@@ -238,12 +380,22 @@ class Training(_Config):
             )
         return ModelArtifactsRef(step=self.step_name)
 
-    def stamped(self, step_name: str) -> Training:
-        """This config as returned by the step ``step_name``."""
-        return self.model_copy(update={"step_name": step_name})
+    def code_paths(self) -> CodePaths | None:
+        if self.entry_point is None:
+            return None  # a built-in algorithm: the image brings its code
+        return CodePaths(None, self.source_dir, self.entry_point)
 
+    def secret_scans(self) -> Iterator[SecretScan]:
+        yield "hyperparameters", "mapping", self.hyperparameters
 
-StepConfig = Processing | Training
+    def name_problems(self) -> Iterator[tuple[str, str]]:
+        for key in self.inputs:
+            if not CHANNEL_NAME.match(key):
+                yield (
+                    f"channel name {key!r} would be rejected: use 1-64 letters, digits, '.', "
+                    "'-' or '_'",
+                    f"inputs[{key!r}]",
+                )
 
 
 def _check_s3(value: str) -> str:
@@ -318,7 +470,7 @@ def _as_input_source(value: Any) -> Any:
 
 def walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
     """Every leaf value inside a config, with the dotted field path that leads to it."""
-    if isinstance(value, (Parameter, OutputRef, ModelArtifactsRef)):
+    if isinstance(value, (Parameter, StepReference, ExecutionVariable)):
         yield path, value
     elif isinstance(value, BaseModel):
         for name in type(value).model_fields:
@@ -333,10 +485,10 @@ def walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
         yield path, value
 
 
-def references(config: BaseModel) -> Iterator[tuple[str, StepRef]]:
+def references(config: BaseModel) -> Iterator[tuple[str, StepReference]]:
     """The references to other steps inside ``config``, with their field paths."""
     for path, value in walk(config):
-        if isinstance(value, (OutputRef, ModelArtifactsRef)):
+        if isinstance(value, StepReference):
             yield path, value
 
 
@@ -345,3 +497,7 @@ def parameters(config: BaseModel) -> Iterator[tuple[str, Parameter]]:
     for path, value in walk(config):
         if isinstance(value, Parameter):
             yield path, value
+
+
+check_s3_uri = _check_s3
+input_source = _as_input_source

@@ -7,7 +7,13 @@ from typing import Annotated
 from pydantic import AllowInfNan, BaseModel, ConfigDict
 
 from smdsl.declare.params import Parameter
-from smdsl.declare.refs import ModelArtifactsRef, OutputRef
+from smdsl.declare.refs import (
+    ExecutionVariable,
+    JsonGet,
+    ModelArtifactsRef,
+    OutputRef,
+    StepProperty,
+)
 from smdsl.declare.validation import accepting
 
 JoinPart = (
@@ -18,7 +24,17 @@ JoinPart = (
     | Parameter
     | OutputRef
     | ModelArtifactsRef
+    | StepProperty
+    | JsonGet
+    | ExecutionVariable
 )
+
+
+def _part(value: object) -> object:
+    """A processing output of a received config stands for its S3 URI, as in inputs."""
+    from smdsl.declare.configs import ProcessingOutput, input_source
+
+    return input_source(value) if isinstance(value, ProcessingOutput) else value
 
 
 class Join(BaseModel):
@@ -28,7 +44,12 @@ class Join(BaseModel):
 
     values: tuple[
         Annotated[
-            JoinPart, accepting("a string, a number, a boolean, a parameter or a step's output")
+            JoinPart,
+            accepting(
+                prepare=lambda v: _part(v),
+                what="a string, a number, a boolean, a parameter, a step's output or property, a "
+                "JsonGet value or an execution variable",
+            ),
         ],
         ...,
     ]

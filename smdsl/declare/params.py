@@ -8,6 +8,7 @@ from typing import Any, Literal, NoReturn
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError, model_validator
 
+from smdsl.declare.conditions import Comparable
 from smdsl.declare.location import caller_location
 from smdsl.declare.validation import describe_validation
 from smdsl.errors import DeclarationError, SourceLocation
@@ -23,11 +24,11 @@ _PY_TYPES: dict[type, ParameterType] = {
 }
 
 
-class Parameter(BaseModel):
+class Parameter(Comparable, BaseModel):
     """A pipeline parameter: a name, a type and an optional default.
 
     Use it wherever a step accepts a value that may change per execution: an input's S3 URI,
-    a script argument, a hyperparameter.
+    a script argument, a hyperparameter, a condition (``threshold >= 0.5``).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -61,6 +62,13 @@ class Parameter(BaseModel):
     def location(self) -> SourceLocation | None:
         """The line that declared this parameter."""
         return self._location
+
+    @property
+    def operand_type(self) -> str | None:
+        return self.type
+
+    def label(self) -> str:
+        return f"param({self.name!r})"
 
     def __str__(self) -> str:
         raise TypeError(

@@ -18,22 +18,40 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
 
+from smdsl.declare.base import StepConfig
 from smdsl.declare.configs import Processing, Training
-from smdsl.declare.options import StepOptions
+from smdsl.declare.kinds import StepKind, register_step_kind
+from smdsl.declare.options import ProcessingOptions, StepOptions, TrainingOptions
 from smdsl.declare.params import Parameter
-from smdsl.declare.refs import ModelArtifactsRef, OutputRef
+from smdsl.declare.refs import JsonGet, ModelArtifactsRef, OutputRef, StepProperty
 from smdsl.declare.validation import describe_validation
 from smdsl.errors import DeclarationError, SourceLocation
 
 MODULE_STEPS = "__smdsl_steps__"
 """Name of the list, in a pipeline module's namespace, of the steps declared in it."""
 
-C = TypeVar("C", Processing, Training)
+C = TypeVar("C", bound=StepConfig)
 
-CONFIG_TYPES: dict[str, type[Processing] | type[Training]] = {
-    "processing": Processing,
-    "training": Training,
-}
+PROCESSING = register_step_kind(
+    StepKind(
+        name="processing",
+        config=Processing,
+        options=ProcessingOptions,
+        compile="smdsl.compile.kinds.processing:compile_processing",
+        code="smdsl.compile.kinds.processing:processing_code",
+        provides=frozenset({"outputs", "property_files"}),
+    )
+)
+TRAINING = register_step_kind(
+    StepKind(
+        name="training",
+        config=Training,
+        options=TrainingOptions,
+        compile="smdsl.compile.kinds.training:compile_training",
+        code="smdsl.compile.kinds.training:training_code",
+        provides=frozenset({"model_artifacts"}),
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -41,12 +59,17 @@ class StepSpec:
     """A declared step: its name, kind, options and where it was written."""
 
     name: str
-    kind: str
+    step_kind: StepKind
     options: StepOptions
     location: SourceLocation
     function_name: str
     parameters: tuple[str, ...]
     optional: frozenset[str] = frozenset()  # parameters with a default value
+
+    @property
+    def kind(self) -> str:
+        """The kind's name: "processing", "condition", ..."""
+        return self.step_kind.name
 
 
 class StepOutputs:
@@ -84,32 +107,51 @@ class StepFunction(Generic[C]):
     @property
     def model_artifacts(self) -> ModelArtifactsRef:
         """A reference to the model a training step produces."""
-        if self.spec.kind != "training":
+        if "model_artifacts" not in self.spec.step_kind.provides:
             raise AttributeError(f"step {self.name!r} is a {self.spec.kind} step: no model")
         return ModelArtifactsRef(step=self.spec.name)
 
+    @property
+    def model_name(self) -> StepProperty:
+        """The name of the model a model step creates, known once it has run."""
+        return self.property("ModelName")
+
+    def json_get(self, property_file: str, json_path: str, type: Any = None) -> JsonGet:
+        """A value read from this step's property file ``property_file`` when the pipeline runs,
+        e.g. ``evaluate.json_get("EvaluationReport", "metrics.mse.value", type=float)``."""
+        return JsonGet(
+            step=self.spec.name, property_file=property_file, json_path=json_path, type=type
+        )
+
+    def property(self, path: str) -> StepProperty:
+        """A property of this step's job by its path in the job's Describe response, e.g.
+        ``train.property("FinalMetricDataList['validation:rmse'].Value")``."""
+        return StepProperty(step=self.spec.name, path=path)
+
     def __call__(self, *args: Any, **kwargs: Any) -> C:
         config = self.fn(*args, **kwargs)
-        expected = CONFIG_TYPES[self.spec.kind]
+        expected = self.spec.step_kind.config
         if not isinstance(config, expected):
             raise DeclarationError(
                 f"step {self.name!r} must return a {expected.__name__} config, "
                 f"got {type(config).__name__}"
             )
-        stamped: C = config.stamped(self.spec.name)
+        stamped: C = config.stamped(self.spec.name)  # type: ignore[assignment]
         return stamped
 
     def __repr__(self) -> str:
         return f"<{self.spec.kind} step {self.name!r}>"
 
 
-def _decorator(
-    kind: str, settings: dict[str, Any]
+def declare_step(
+    kind: StepKind, settings: dict[str, Any]
 ) -> Callable[[Callable[..., C]], StepFunction[C]]:
+    """The decorator that declares a step of ``kind`` with the decorator's ``settings``."""
+    settings = dict(settings)
     depends_on = settings.pop("depends_on", None) or ()
     if isinstance(depends_on, (str, StepFunction)):
         depends_on = (depends_on,)
-    if isinstance(depends_on, (list, tuple)):  # anything else is refused by StepOptions
+    if isinstance(depends_on, (list, tuple)):  # anything else is refused by the options
         depends_on = tuple(d.name if isinstance(d, StepFunction) else d for d in depends_on)
     settings["depends_on"] = depends_on
 
@@ -117,10 +159,10 @@ def _decorator(
         if isinstance(fn, StepFunction):
             raise DeclarationError(f"{fn.name!r} is already a step; apply one step decorator")
         if not callable(fn):
-            raise DeclarationError(f"@{kind}_step decorates a function, not {fn!r}")
+            raise DeclarationError(f"@{kind.name}_step decorates a function, not {fn!r}")
         name = settings.get("name") or fn.__name__
         try:
-            options = StepOptions(kind=kind, **settings)
+            options = kind.options(kind=kind.name, **settings)
         except ValidationError as exc:
             raise DeclarationError(
                 f"step {name!r}: {describe_validation(exc, title=False)}"
@@ -129,7 +171,7 @@ def _decorator(
         signature = inspect.signature(fn).parameters
         spec = StepSpec(
             name=name,
-            kind=kind,
+            step_kind=kind,
             options=options,
             location=SourceLocation(code.co_filename, code.co_firstlineno),
             function_name=fn.__qualname__,
@@ -173,7 +215,7 @@ def processing_step(
             return Processing(code="code/preprocess.py", outputs=["train", "test"])
     """
     _check_called("processing", _function, instance_type)
-    return _decorator("processing", _settings(locals()))
+    return declare_step(PROCESSING, settings(locals()))
 
 
 def training_step(
@@ -204,7 +246,7 @@ def training_step(
                             inputs={"train": preprocess.outputs["train"]})
     """
     _check_called("training", _function, instance_type)
-    return _decorator("training", _settings(locals()))
+    return declare_step(TRAINING, settings(locals()))
 
 
 def _check_called(kind: str, function: Any, instance_type: Any) -> None:
@@ -216,7 +258,6 @@ def _check_called(kind: str, function: Any, instance_type: Any) -> None:
         )
 
 
-def _settings(given: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    settings = {k: v for k, v in given.items() if v is not None and not k.startswith("_")}
-    settings.update(extra)
-    return settings
+def settings(given: dict[str, Any]) -> dict[str, Any]:
+    """A decorator's arguments that were given (not None), for :func:`declare_step`."""
+    return {k: v for k, v in given.items() if v is not None and not k.startswith("_")}

@@ -16,12 +16,13 @@ from typing import Any
 import networkx as nx
 from pydantic import ValidationError
 
-from smdsl.declare.configs import Processing, StepConfig, Training, references
+from smdsl.declare.base import StepConfig
+from smdsl.declare.configs import Processing, Training, references
 from smdsl.declare.env import Env
 from smdsl.declare.envfile import find_env_file
 from smdsl.declare.options import StepOptions
-from smdsl.declare.refs import ModelArtifactsRef, OutputRef
-from smdsl.declare.steps import CONFIG_TYPES, StepFunction
+from smdsl.declare.refs import StepReference
+from smdsl.declare.steps import StepFunction
 from smdsl.errors import (
     GraphError,
     Problem,
@@ -29,6 +30,7 @@ from smdsl.errors import (
     did_you_mean,
     display_path,
 )
+from smdsl.graph.branches import Branch, place_steps, placement_problems
 from smdsl.graph.checks import (
     SAGEMAKER_NAME,
     config_problems,
@@ -49,6 +51,7 @@ from smdsl.graph.profile_checks import (
     secret_problems,
     unknown_override_problems,
 )
+from smdsl.graph.references import operand_problems, reference_problem
 from smdsl.graph.tracebacks import describe_raised, user_location, user_output_to_stderr
 
 __all__ = ["PipelineGraph", "StepNode", "build_graph"]
@@ -102,7 +105,7 @@ class _Builder:
         if not self.steps:
             self.problem(
                 f"no steps found in {display_path(self.module.path)}: decorate functions "
-                "with @processing_step or @training_step"
+                "with @processing_step, @training_step or another step decorator"
             )
         self.problems += region_problems(self.env, self.env_file, self.for_deploy)
         options = self.resolve_options()
@@ -112,6 +115,7 @@ class _Builder:
         order = self.topological_order()
         configs = self.call_steps(order, env_params)
         self.add_reference_edges(configs)
+        placement = self.place_branch_steps(configs)
         collected = collect_parameters(self.module, self.steps, configs)
         self.problems += collected.problems
         self.warnings += collected.warnings
@@ -125,7 +129,7 @@ class _Builder:
         self.fail_if_problems()
         order = self.topological_order()
         nodes = {n: StepNode(self.steps[n], options[n], configs[n]) for n in order}
-        graph = PipelineGraph(self.module, self.env, self.dag, nodes, order, params)
+        graph = PipelineGraph(self.module, self.env, self.dag, nodes, order, params, placement)
         graph.warnings = self.warnings + profile_warnings(self.env, self.env_file, self.module)
         return graph
 
@@ -192,6 +196,9 @@ class _Builder:
                 except ValidationError as exc:
                     where = override_origin(key, self.env, self.env_file)
                     self.problem(f"{where}: {describe_validation(exc, title=False)}", step)
+                except ValueError as exc:  # a setting this kind of step does not have
+                    where = override_origin(key, self.env, self.env_file)
+                    self.problem(f"{where}: {exc}", step)
             resolved[name] = options
         return resolved
 
@@ -231,8 +238,12 @@ class _Builder:
                     self.problem(self.names.unknown_parameter(name, pname, hint), step, pname)
                     continue
                 upstream = self.steps[target]
-                expected = CONFIG_TYPES[upstream.spec.kind]
-                if hint in (Processing, Training) and hint is not expected:
+                expected = upstream.spec.step_kind.config
+                if (
+                    isinstance(hint, type)
+                    and issubclass(hint, StepConfig)
+                    and not issubclass(expected, hint)
+                ):
                     self.problem(
                         f"parameter {pname!r} is annotated {hint.__name__} but step "
                         f"{target!r} is a {upstream.spec.kind} step returning "
@@ -268,7 +279,7 @@ class _Builder:
         self,
         step: StepFunction[Any],
         path: str,
-        ref: OutputRef | ModelArtifactsRef,
+        ref: StepReference,
         configs: dict[str, StepConfig],
     ) -> None:
         target = self.steps.get(ref.step)
@@ -279,33 +290,28 @@ class _Builder:
                 path,
             )
             return
-        if isinstance(ref, ModelArtifactsRef):
-            if target.spec.kind != "training":
-                self.problem(
-                    f"{ref!s}: step {ref.step!r} is a {target.spec.kind} step and produces "
-                    "no model artifacts",
-                    step,
-                    path,
-                )
-            return
-        upstream = configs.get(ref.step)
-        if not isinstance(upstream, Processing):
-            if target.spec.kind != "processing":
-                self.problem(
-                    f"{ref!s}: step {ref.step!r} is a {target.spec.kind} step; only "
-                    "processing steps have named outputs",
-                    step,
-                    path,
-                )
-            return
-        if ref.output not in upstream.outputs:
-            declared = ", ".join(upstream.outputs) or "none"
-            self.problem(
-                f"{ref!s}: step {ref.step!r} declares no output {ref.output!r}"
-                f"{did_you_mean(ref.output, upstream.outputs)} (declared: {declared})",
-                step,
-                path,
-            )
+        message = reference_problem(ref, target.spec.step_kind, configs.get(ref.step))
+        if message:
+            self.problem(message, step, path)
+
+    def place_branch_steps(self, configs: dict[str, StepConfig]) -> dict[str, Branch]:
+        """Add each condition's branch edges; return the branch each listed step runs in."""
+        branches: dict[str, dict[str, list[str]]] = {}
+        for name, config in configs.items():
+            sides = config.branches()
+            if sides:
+                branches[name] = {
+                    side: [self.names.resolve(entry) or entry for entry in entries]
+                    for side, entries in sides.items()
+                }
+        placed, problems = place_steps(branches, self.steps)
+        for branch_step, (condition, side) in placed.items():
+            self.add_edge(condition, branch_step, f"branch:{side}")
+        if not self.check_cycles():
+            problems += placement_problems(self.dag, placed)
+        for found in problems:
+            self.problem(found.message, self.steps[found.step], found.field)
+        return placed
 
     def check_cycles(self) -> bool:
         """Report each cycle as its path; True if there was one."""
@@ -373,6 +379,8 @@ class _Builder:
     def check_config(self, step: StepFunction[Any], config: StepConfig) -> None:
         base = Path(step.spec.location.file).resolve().parent
         for message, field_name in config_problems(config, base, self.project_root):
+            self.problem(message, step, field_name)
+        for message, field_name in operand_problems(config):
             self.problem(message, step, field_name)
 
 

@@ -16,7 +16,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from smdsl.declare.configs import Processing, StepConfig
+from smdsl.declare.base import CodePaths
 from smdsl.declare.envfile import find_env_file
 from smdsl.errors import display_path
 
@@ -40,19 +40,19 @@ def inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
-def code_problems(config: StepConfig, base: Path, root: Path) -> Iterator[tuple[str, str]]:
-    """(message, field) for each code path of ``config`` that is missing or leaves ``root``.
+def code_problems(config: CodePaths, base: Path, root: Path) -> Iterator[tuple[str, str]]:
+    """(message, field) for each code path of a step that is missing or leaves ``root``.
 
     ``base`` is the folder relative paths start from (the pipeline file's), ``root`` the
     project's (see :func:`project_root`).
     """
     root = root.resolve()
-    if isinstance(config, Processing) and config.code:
+    if config.code:
         yield from _script_problems("code", config.code, base, root)
         return
     entry_point = config.entry_point
     if config.source_dir is None:
-        if entry_point is not None:  # a Training config: a script beside the pipeline
+        if entry_point is not None:  # a script beside the pipeline
             yield from _script_problems("entry_point", str(Path(entry_point)), base, root)
         return
     source_dir = config.source_dir

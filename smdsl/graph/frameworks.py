@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from smdsl.declare.options import StepOptions
+from smdsl.declare.options import ImageOptions
 from smdsl.declare.params import Parameter
 from smdsl.errors import did_you_mean
 
@@ -110,7 +110,7 @@ PROCESSOR_NAMES = {"cpu": "CPU", "gpu": "GPU", "trn": "Trainium", "inf": "Infere
 
 
 def image_problems(
-    options: StepOptions, region: str | None, region_origin: str = ""
+    options: ImageOptions, region: str | None, region_origin: str = ""
 ) -> Iterator[tuple[str, str]]:
     """(message, field) for each reason the SDK would find no image for a step's framework.
 
@@ -122,8 +122,8 @@ def image_problems(
     framework, version = options.framework, options.framework_version
     if framework is None or version is None:
         return
-    declared = options.instance_type
-    instance = declared if isinstance(declared, str) else declared.default
+    declared = options.image_instance_type
+    instance = declared if isinstance(declared, str) or declared is None else declared.default
     if not isinstance(instance, str):
         instance = None
     shown = repr(instance)

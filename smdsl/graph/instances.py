@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import functools
 
-SHAPES = {"processing": "ProcessingInstanceType", "training": "TrainingInstanceType"}
-
 
 @functools.cache
-def instance_types(kind: str) -> frozenset[str]:
-    """Every instance type a ``kind`` ("processing" or "training") job accepts."""
+def instance_types(shape: str) -> frozenset[str]:
+    """Every instance type the botocore enum ``shape`` ("ProcessingInstanceType",
+    "TrainingInstanceType", "TransformInstanceType"...) lists."""
     import botocore.session
 
     model = botocore.session.get_session().get_service_model("sagemaker")
-    return frozenset(model.shape_for(SHAPES[kind]).enum)
+    return frozenset(model.shape_for(shape).enum)

@@ -9,7 +9,7 @@ from typing import Any
 
 import networkx as nx
 
-from smdsl.declare.configs import StepConfig
+from smdsl.declare.base import StepConfig
 from smdsl.declare.env import Env
 from smdsl.declare.options import StepOptions
 from smdsl.declare.params import Parameter
@@ -57,6 +57,8 @@ class PipelineGraph:
     nodes: dict[str, StepNode]
     order: list[str]
     parameters: list[Parameter] = field(default_factory=list)
+    placement: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """The branch (condition step, "then" or "otherwise") each branch step runs in."""
     warnings: list[Problem] = field(default_factory=list)
     """What deploys but is probably not what the user meant (an unused parameter, ...)."""
 
@@ -76,6 +78,11 @@ class PipelineGraph:
         name = base if self.env.name == "default" else f"{base}-{self.env.name}"
         # what SageMaker accepts: letters, digits and hyphens, up to 256 characters
         return re.sub(r"[^a-zA-Z0-9]+", "-", name).strip("-")[:256].rstrip("-") or "pipeline"
+
+    @property
+    def top_level(self) -> list[str]:
+        """The steps that run at the top level of the pipeline, not inside a branch."""
+        return [n for n in self.order if n not in self.placement]
 
     def upstream(self, name: str) -> list[str]:
         """The steps ``name`` directly depends on, in pipeline order."""

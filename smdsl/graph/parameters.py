@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from smdsl.declare.configs import StepConfig, parameters
+from smdsl.declare.base import StepConfig
+from smdsl.declare.configs import parameters
 from smdsl.declare.params import Parameter
 from smdsl.declare.steps import StepFunction
 from smdsl.errors import Problem
@@ -39,7 +40,7 @@ def collect_parameters(
     ]
     for name, step in steps.items():
         for option in ("instance_type", "instance_count"):
-            value = getattr(step.spec.options, option)
+            value = getattr(step.spec.options, option, None)
             if isinstance(value, Parameter):
                 sources.append((value, step, option))
         if name in configs:

@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from smdsl.declare.configs import StepConfig
+from smdsl.declare.base import StepConfig
 from smdsl.declare.env import (
     PROFILE_FIELDS,
     STEP_FIELDS,
@@ -25,7 +25,7 @@ from smdsl.declare.env import (
 )
 from smdsl.declare.envfile import EnvFile
 from smdsl.declare.envvars import refusal, setting_variables, unknown_variables, variable_path
-from smdsl.declare.options import StepOptions
+from smdsl.declare.options import ComputeOptions, ImageOptions, StepOptions
 from smdsl.declare.params import Parameter
 from smdsl.declare.steps import StepFunction
 from smdsl.errors import Problem, did_you_mean, display_path
@@ -165,10 +165,15 @@ def option_problems(
     found = []
     for name, step in steps.items():
         origin = instance_origins.get(name)
-        messages = list(image_problems(options[name], region, region_origin))
-        message = instance_type_problem(step.spec.kind, options[name].instance_type)
-        if message:
-            messages.insert(0, (message, "instance_type"))
+        resolved = options[name]
+        messages: list[tuple[str, str]] = []
+        if isinstance(resolved, ImageOptions):
+            messages += image_problems(resolved, region, region_origin)
+        shape = resolved.instance_shape
+        if shape is not None and isinstance(resolved, ComputeOptions):
+            message = instance_type_problem(step.spec.kind, shape, resolved.instance_type)
+            if message:
+                messages.insert(0, (message, "instance_type"))
         for message, field_name in messages:
             if field_name == "instance_type" and origin is not None:
                 found.append(Problem(f"{origin}: {message}"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from smdsl.declare.params import Parameter
 from smdsl.graph.model import PipelineGraph, StepNode
 
 FORMATS = ("text", "mermaid", "dot")
@@ -14,15 +13,8 @@ def render(graph: PipelineGraph, fmt: str) -> str:
 
 
 def _summary(node: StepNode) -> str:
-    options = node.options
-    image = f"{options.framework} {options.framework_version}" if options.framework else "image"
-    count = f" x{_shown(options.instance_count)}" if options.instance_count != 1 else ""
-    return f"{node.kind}, {image}, {_shown(options.instance_type)}{count}"
-
-
-def _shown(value: str | int | Parameter) -> str:
-    """A literal as itself, a pipeline parameter by name: ``{Workers}``."""
-    return f"{{{value.name}}}" if isinstance(value, Parameter) else str(value)
+    parts = [node.kind, node.options.summary(), node.config.summary()]
+    return ", ".join(p for p in parts if p)
 
 
 def _edges(graph: PipelineGraph) -> list[tuple[str, str, str]]:

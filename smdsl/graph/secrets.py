@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from smdsl.declare.configs import Processing, StepConfig
+from smdsl.declare.base import StepConfig
 from smdsl.declare.notsecret import NotSecret
 from smdsl.declare.options import StepOptions
 from smdsl.declare.params import Parameter
@@ -198,12 +198,12 @@ def mapping_findings(field: str, values: Mapping[str, object]) -> Iterator[Findi
             yield Finding(where, "the value looks like an AWS secret access key", key)
 
 
-def argument_findings(arguments: Sequence[object]) -> Iterator[Finding]:
+def argument_findings(arguments: Sequence[object], field: str = "arguments") -> Iterator[Finding]:
     """The secrets in a processing step's ``arguments``, including the value after a flag."""
     literals = [_literal(value) for value in arguments]
     near_key_id = any(text and _ACCESS_KEY_ID.search(text) for text in literals)
     for index, text in enumerate(literals):
-        where = f"arguments[{index}]"
+        where = f"{field}[{index}]"
         before = (literals[index - 1] if index else None) or ""
         if text is None:
             if _number(arguments[index]) and before.startswith("-") and secret_name(before):
@@ -225,11 +225,12 @@ def argument_findings(arguments: Sequence[object]) -> Iterator[Finding]:
 
 def step_findings(options: StepOptions, config: StepConfig | None) -> Iterator[Finding]:
     """The secrets in a step's resolved options (env overrides applied) and its config."""
-    yield from mapping_findings("environment", options.environment)
-    if isinstance(config, Processing):
-        yield from argument_findings(config.arguments)
-    elif config is not None:
-        yield from mapping_findings("hyperparameters", config.hyperparameters)
+    yield from mapping_findings("environment", options.variables)
+    for field_name, how, value in config.secret_scans() if config is not None else ():
+        if how == "arguments":
+            yield from argument_findings(value, field_name)
+        else:
+            yield from mapping_findings(field_name, value)
 
 
 def step_problems(
@@ -250,7 +251,7 @@ def step_problems(
         if (
             key is not None
             and finding.field.startswith("environment[")
-            and declared.environment.get(key) != resolved.environment.get(key)
+            and declared.variables.get(key) != resolved.variables.get(key)
         ):
             variable = f"SMDSL_STEPS__{step}__ENVIRONMENT".upper()
             origin = f"set by {profile} steps.{step} or {variable}"

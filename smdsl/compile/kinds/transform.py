@@ -1,0 +1,49 @@
+"""Compile a batch transform step: a Transformer over the step's input.
+
+The model is a model step's ``model_name`` (a step property) or a parameter; a literal name would
+make the SDK call DescribeModel when the definition is built, so a literal is passed through a
+``Std:Join`` of one value, which SageMaker resolves to the same string.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from smdsl.compile.context import StepBuild
+from smdsl.declare.models import Transform
+from smdsl.declare.options import TransformOptions
+
+
+def compile_transform(build: StepBuild) -> Any:
+    from sagemaker.core.transformer import Transformer
+    from sagemaker.core.workflow.functions import Join as SdkJoin
+    from sagemaker.mlops.workflow.steps import TransformStep
+
+    config, options = build.config, build.options
+    assert isinstance(config, Transform) and isinstance(options, TransformOptions)
+    model = build.value(config.model)
+    if isinstance(model, str):
+        model = SdkJoin(on="", values=[model])
+    output_path = (
+        build.value(config.output_path)
+        if config.output_path is not None
+        else build.compilation.default_output(build.name, "output")
+    )
+    transformer = Transformer(
+        model_name=model,
+        instance_type=build.value(options.instance_type),
+        instance_count=build.value(options.instance_count),
+        output_path=output_path,
+        accept=config.accept,
+        assemble_with=config.assemble_with,
+        env=build.environment() or None,
+        base_transform_job_name=build.name,
+        sagemaker_session=build.session,
+    )
+    step_args = transformer.transform(
+        data=build.value(config.input),
+        data_type=config.data_type,
+        content_type=config.content_type,
+        split_type=config.split_type,
+    )
+    return TransformStep(step_args=step_args, **build.settings)
