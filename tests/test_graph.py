@@ -242,7 +242,8 @@ def test_model_artifacts_of_a_processing_step() -> None:
         path,
         "evaluate",
         "evaluate",
-        "prep.model_artifacts: step 'prep' is a processing step; only training steps have model artifacts",
+        "prep.model_artifacts: step 'prep' is a processing step; only training steps have "
+        "model artifacts",
     )
     assert problem.field == "inputs['model']"
 

@@ -380,7 +380,7 @@ def test_the_packer_never_packs_a_dotenv_file_whoever_calls_it(tmp_path: Path) -
     with tarfile.open(fileobj=io.BytesIO(pack_directory(folder))) as tar:
         assert tar.getnames() == [".envrc", "a.env", "env", "main.py"]
     config = Processing(source_dir="src", entry_point="main.py")
-    found = list(code_problems(config.code_paths(), tmp_path, tmp_path))  # what validate says of each
+    found = list(code_problems(config.code_paths(), tmp_path, tmp_path))  # what validate says
     assert [message.split(" a .env file")[0] for message, _ in found] == [
         "'src/.env' is",
         "'src/.env.local' is",

@@ -35,8 +35,13 @@ def main() -> None:
     transform = ColumnTransformer(
         [
             ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
-            ("cat", make_pipeline(SimpleImputer(strategy="most_frequent"),
-                                  OneHotEncoder(handle_unknown="ignore")), ["sex"]),
+            (
+                "cat",
+                make_pipeline(
+                    SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")
+                ),
+                ["sex"],
+            ),
         ]
     )
     y = frame.pop(LABEL).to_numpy().reshape(-1, 1)
@@ -44,8 +49,11 @@ def main() -> None:
     data = np.concatenate((y, x), axis=1)
     np.random.default_rng(42).shuffle(data)
     first, second = int(0.7 * len(data)), int(0.85 * len(data))
-    for name, part in (("train", data[:first]), ("validation", data[first:second]),
-                       ("test", data[second:])):
+    for name, part in (
+        ("train", data[:first]),
+        ("validation", data[first:second]),
+        ("test", data[second:]),
+    ):
         os.makedirs(f"{BASE}/{name}", exist_ok=True)
         pd.DataFrame(part).to_csv(f"{BASE}/{name}/{name}.csv", header=False, index=False)
 
