@@ -8,7 +8,6 @@ step's name, which lets ``preprocess().outputs["train"]`` act as a reference to 
 from __future__ import annotations
 
 import re
-import string
 from collections.abc import Collection, Iterator
 from typing import Annotated, Any, NoReturn
 
@@ -16,6 +15,7 @@ from pydantic import AllowInfNan, BaseModel, ConfigDict, Field, field_validator,
 
 from smdsl.declare.base import CodePaths, SecretScan, StepConfig
 from smdsl.declare.expressions import Join
+from smdsl.declare.names import CHANNEL_NAME, RESERVED_PROCESSING_NAMES, SAGEMAKER_NAME
 from smdsl.declare.notsecret import Text
 from smdsl.declare.params import Parameter
 from smdsl.declare.refs import (
@@ -24,13 +24,13 @@ from smdsl.declare.refs import (
     ModelArtifactsRef,
     OutputRef,
     StepProperty,
-    StepReference,
 )
+from smdsl.declare.s3uri import check_s3_uri as _check_s3
 from smdsl.declare.validation import accepting, shown
+from smdsl.declare.walk import parameters as parameters
+from smdsl.declare.walk import references as references
+from smdsl.declare.walk import walk as walk
 from smdsl.errors import DeclarationError, did_you_mean
-
-_IP_ADDRESS = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
-_BUCKET_CHARACTERS = set(string.ascii_lowercase + string.digits + ".-")
 
 InputSource = str | Parameter | OutputRef | ModelArtifactsRef | StepProperty | Join
 """Where an input comes from: an S3 URI, a pipeline parameter or another step's output."""
@@ -57,17 +57,6 @@ HyperparameterValue = (
 
 _URI = "an S3 URI, a parameter, join()"
 _NESTED = "pass a nested structure as one string, e.g. json.dumps(value)"
-
-SAGEMAKER_NAME = re.compile(r"^[A-Za-z0-9\-_]{1,64}$")
-"""What SageMaker accepts as a step, parameter, input or output name."""
-
-CHANNEL_NAME = re.compile(r"^[A-Za-z0-9\.\-_]{1,64}$")
-
-RESERVED_PROCESSING_NAMES = {
-    "code": "the SageMaker SDK adds an input named 'code' that carries the step's script",
-    "smdsl-source": "smdsl adds an input named 'smdsl-source' that carries a source_dir",
-}
-"""Input names a processing job gets besides the user's, with the reason, for messages."""
 
 
 class _Config(BaseModel):
@@ -398,51 +387,6 @@ class Training(StepConfig):
                 )
 
 
-def _check_s3(value: str) -> str:
-    problem = s3_uri_problem(value)
-    if problem is not None:
-        raise ValueError(f"{value!r} is not an S3 URI: {problem}")
-    return value
-
-
-def s3_uri_problem(value: str) -> str | None:
-    """What is wrong with ``value`` as an S3 URI (``s3://bucket/key``), or None if nothing is.
-
-    The bucket follows the S3 naming rules: 3-63 lowercase letters, digits, dots and hyphens,
-    starting and ending with a letter or digit, no ``..``, not like an IP address.
-    """
-    if value != value.strip():
-        return "it has spaces at its start or end; remove them"
-    scheme, sep, rest = value.partition("://")
-    if not sep or scheme.lower() not in ("s3", "s3a", "s3n"):
-        return "it does not start with s3:// (an S3 URI reads s3://bucket/key)"
-    if scheme != "s3":
-        return f"write the scheme as s3://, not {scheme}://"
-    bucket = rest.split("/", 1)[0]
-    if not bucket:
-        return "it names no bucket (an S3 URI reads s3://bucket/key)"
-    name = f"the bucket name {bucket!r}"
-    if not 3 <= len(bucket) <= 63:
-        size = f"{len(bucket)} character{'s' if len(bucket) > 1 else ''}"
-        return f"{name} is {size} long; a bucket name has 3 to 63 characters"
-    wrong = set(bucket) - _BUCKET_CHARACTERS
-    if wrong:
-        found = [repr(c) for c in sorted(wrong) if not c.isupper()]
-        if any(c.isupper() for c in wrong):
-            found.insert(0, "uppercase letters")
-        return (
-            f"{name} has {' and '.join(found)}; a bucket name has only lowercase letters, "
-            "digits, dots and hyphens"
-        )
-    if not (bucket[0].isalnum() and bucket[-1].isalnum()):
-        return f"{name} must start and end with a letter or digit"
-    if ".." in bucket:
-        return f"{name} has two dots in a row"
-    if _IP_ADDRESS.match(bucket):
-        return f"{name} is formatted like an IP address, which S3 does not allow"
-    return None
-
-
 def _as_output(value: Any) -> Any:
     """Turn what a user may give as an output's destination into a :class:`ProcessingOutput`."""
     if value is None:
@@ -468,36 +412,4 @@ def _as_input_source(value: Any) -> Any:
     return value
 
 
-def walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
-    """Every leaf value inside a config, with the dotted field path that leads to it."""
-    if isinstance(value, (Parameter, StepReference, ExecutionVariable)):
-        yield path, value
-    elif isinstance(value, BaseModel):
-        for name in type(value).model_fields:
-            yield from walk(getattr(value, name), f"{path}.{name}" if path else name)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from walk(item, f"{path}[{key!r}]")
-    elif isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
-            yield from walk(item, f"{path}[{index}]")
-    else:
-        yield path, value
-
-
-def references(config: BaseModel) -> Iterator[tuple[str, StepReference]]:
-    """The references to other steps inside ``config``, with their field paths."""
-    for path, value in walk(config):
-        if isinstance(value, StepReference):
-            yield path, value
-
-
-def parameters(config: BaseModel) -> Iterator[tuple[str, Parameter]]:
-    """The pipeline parameters used inside ``config``, with their field paths."""
-    for path, value in walk(config):
-        if isinstance(value, Parameter):
-            yield path, value
-
-
-check_s3_uri = _check_s3
 input_source = _as_input_source

@@ -8,12 +8,13 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from smdsl.declare.base import CodePaths, StepConfig
-from smdsl.declare.configs import InputSource, check_s3_uri, input_source
+from smdsl.declare.configs import InputSource, input_source
 from smdsl.declare.expressions import Join
 from smdsl.declare.kinds import StepKind, register_step_kind
 from smdsl.declare.options import ModelOptions, TransformOptions, check_instance_type
 from smdsl.declare.params import Parameter
-from smdsl.declare.refs import ModelArtifactsRef, OutputRef, StepProperty
+from smdsl.declare.refs import ModelArtifactsRef, ModelName, OutputRef, StepProperty
+from smdsl.declare.s3uri import check_s3_uri
 from smdsl.declare.steps import StepFunction, declare_step, settings
 from smdsl.declare.validation import accepting
 
@@ -60,9 +61,13 @@ class Model(_InferenceCode):
     """
 
     @property
-    def model_name(self) -> StepProperty:
+    def model_name(self) -> ModelName:
         """The name of the model this step creates, known once it has run."""
-        return self.property("ModelName")
+        if self.step_name is None:
+            raise ValueError(
+                "this Model config was not returned by a step function; use <step>.model_name"
+            )
+        return ModelName(step=self.step_name)
 
 
 class ModelMetrics(BaseModel):

@@ -114,6 +114,18 @@ class StepProperty(Comparable, StepReference):
         return f"{self.step}.property({self.path!r})"
 
 
+class ModelName(StepProperty):
+    """The name of the model a model step creates: ``create_model.model_name``."""
+
+    kind: ClassVar[str] = "model name"
+    requires: ClassVar[str | None] = "model_name"
+
+    path: str = "ModelName"
+
+    def __str__(self) -> str:
+        return f"{self.step}.model_name"
+
+
 class JsonGet(Comparable, StepReference):
     """A value read from a property file of a processing step when the pipeline runs.
 

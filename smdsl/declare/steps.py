@@ -23,7 +23,7 @@ from smdsl.declare.configs import Processing, Training
 from smdsl.declare.kinds import StepKind, register_step_kind
 from smdsl.declare.options import ProcessingOptions, StepOptions, TrainingOptions
 from smdsl.declare.params import Parameter
-from smdsl.declare.refs import JsonGet, ModelArtifactsRef, OutputRef, StepProperty
+from smdsl.declare.refs import JsonGet, ModelArtifactsRef, ModelName, OutputRef, StepProperty
 from smdsl.declare.validation import describe_validation
 from smdsl.errors import DeclarationError, SourceLocation
 
@@ -112,9 +112,9 @@ class StepFunction(Generic[C]):
         return ModelArtifactsRef(step=self.spec.name)
 
     @property
-    def model_name(self) -> StepProperty:
+    def model_name(self) -> ModelName:
         """The name of the model a model step creates, known once it has run."""
-        return self.property("ModelName")
+        return ModelName(step=self.spec.name)
 
     def json_get(self, property_file: str, json_path: str, type: Any = None) -> JsonGet:
         """A value read from this step's property file ``property_file`` when the pipeline runs,

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from smdsl.declare.base import StepConfig
-from smdsl.declare.configs import SAGEMAKER_NAME as SAGEMAKER_NAME
+from smdsl.declare.names import SAGEMAKER_NAME as SAGEMAKER_NAME
 from smdsl.declare.params import Parameter
 from smdsl.declare.validation import describe_validation as describe_validation
 from smdsl.errors import did_you_mean

@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
-from smdsl.declare.refs import ModelArtifactsRef, OutputRef
+from smdsl.declare.refs import JsonGet, ModelArtifactsRef, ModelName, OutputRef, StepProperty
 from smdsl.errors import SmdslError
 
 
@@ -36,6 +36,21 @@ class FailedUpstream:
     def model_artifacts(self) -> ModelArtifactsRef:
         """A reference to the failed step's model (checked against its kind later)."""
         return ModelArtifactsRef(step=self.step_name)
+
+    @property
+    def model_name(self) -> ModelName:
+        """A reference to the failed step's model name (checked against its kind later)."""
+        return ModelName(step=self.step_name)
+
+    def json_get(self, property_file: str, json_path: str, type: Any = None) -> JsonGet:
+        """A value of one of the failed step's property files (its name cannot be checked)."""
+        return JsonGet(
+            step=self.step_name, property_file=property_file, json_path=json_path, type=type
+        )
+
+    def property(self, path: str) -> StepProperty:
+        """A property of the failed step's job."""
+        return StepProperty(step=self.step_name, path=path)
 
     def __getattr__(self, name: str) -> NoReturn:
         if name.startswith("__"):

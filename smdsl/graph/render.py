@@ -17,13 +17,27 @@ def _summary(node: StepNode) -> str:
     return ", ".join(p for p in parts if p)
 
 
+def _via(graph: PipelineGraph, upstream: str, name: str) -> str:
+    """How ``upstream`` leads to ``name``: "reference", "depends_on", "then", ..."""
+    vias = graph.dag.edges[upstream, name]["via"]
+    return ", ".join(sorted(v.removeprefix("branch:") for v in vias))
+
+
 def _edges(graph: PipelineGraph) -> list[tuple[str, str, str]]:
     edges = []
     for name in graph.order:
         for upstream in graph.upstream(name):
-            via = ", ".join(sorted(graph.dag.edges[upstream, name]["via"]))
-            edges.append((upstream, name, via))
+            edges.append((upstream, name, _via(graph, upstream, name)))
     return edges
+
+
+def _after(graph: PipelineGraph, name: str) -> str:
+    parts = []
+    for upstream in graph.upstream(name):
+        branch = graph.placement.get(name)
+        side = f" ({branch[1]})" if branch and branch[0] == upstream else ""
+        parts.append(f"{upstream}{side}")
+    return f"  <- {', '.join(parts)}" if parts else ""
 
 
 def _text(graph: PipelineGraph) -> str:
@@ -35,9 +49,7 @@ def _text(graph: PipelineGraph) -> str:
     width = max((len(n) for n in graph.order), default=0)
     for name in graph.order:
         node = graph.nodes[name]
-        after = graph.upstream(name)
-        arrow = f"  <- {', '.join(after)}" if after else ""
-        lines.append(f"  {name.ljust(width)}  {_summary(node)}{arrow}")
+        lines.append(f"  {name.ljust(width)}  {_summary(node)}{_after(graph, name)}")
     return "\n".join(lines) + "\n"
 
 
@@ -49,7 +61,8 @@ def _mermaid(graph: PipelineGraph) -> str:
         lines.append(f'    {ids[name]}["{name}<br/><small>{_summary(node)}</small>"]')
     for upstream, downstream, via in _edges(graph):
         arrow = "-.->" if via == "depends_on" else "-->"
-        lines.append(f"    {ids[upstream]} {arrow} {ids[downstream]}")
+        label = f"|{via}|" if via in ("then", "otherwise") else ""
+        lines.append(f"    {ids[upstream]} {arrow}{label} {ids[downstream]}")
     return "\n".join(lines) + "\n"
 
 
@@ -60,6 +73,8 @@ def _dot(graph: PipelineGraph) -> str:
         lines.append(f'    "{name}" [label="{label}"];')
     for upstream, downstream, via in _edges(graph):
         style = " [style=dashed]" if via == "depends_on" else ""
+        if via in ("then", "otherwise"):
+            style = f' [label="{via}"]'
         lines.append(f'    "{upstream}" -> "{downstream}"{style};')
     lines.append("}")
     return "\n".join(lines) + "\n"
