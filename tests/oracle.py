@@ -53,8 +53,9 @@ Approach: three authorities, each used only for what it knows.
 3. What neither covers, checked directly: step and parameter names unique, ``DependsOn`` names
    exist, every ``Get`` refers to a declared parameter, an existing step (and, for job steps, a
    property that the step's Describe* response has), a known execution variable; ``Std:Join`` /
-   ``Std:JsonGet`` are well formed and a JsonGet's property file is declared by its step; a
-   property file's ``OutputName`` is one of its step's outputs.
+   ``Std:JsonGet`` are well formed, a JsonGet's ``PropertyFile`` is exactly
+   ``{"Get": "Steps.<step>.PropertyFiles.<name>"}`` and that property file is declared by its
+   step; a property file's ``OutputName`` is one of its step's outputs.
 
 The schema is found at ``<repo>/../shared/schemas/pipeline-definition.schema.json`` or under
 ``$SMDSL_SHARED_DIR/schemas/``; ``load_schema()`` raises ``FileNotFoundError`` when it is missing.
@@ -227,6 +228,7 @@ _GENERIC_STEP_SCHEMA: JsonObject = {
     "required": ["Name", "Type"],
 }
 _PROPERTY_TOKEN = re.compile(r"\.([A-Za-z0-9_]+)|\[(\d+)\]|\['([^']*)'\]|\[\"([^\"]*)\"\]")
+_PROPERTY_FILE_GET = re.compile(r"Steps\.[^.\[\]]+\.PropertyFiles\.[^.\[\]]+")
 _ENUM_SHOWN = 5
 
 # botocore patterns that Python's re cannot compile (Java-only syntax such as \p{...}); skipped.
@@ -920,8 +922,13 @@ def _check_json_get(where: str, operand: Any, scope: _Scope) -> list[str]:
     if extra:
         return [f"{where}: Std:JsonGet: unknown field(s) {sorted(extra)}"]
     source = operand.get("PropertyFile")
-    if source is not None and not (_is_expression(source) and "Get" in source):
-        return [f"{where}.PropertyFile: expected {{'Get': 'Steps.<step>.PropertyFiles.<name>'}}"]
+    if source is not None and not (
+        _is_expression(source)
+        and isinstance(source.get("Get"), str)
+        and _PROPERTY_FILE_GET.fullmatch(source["Get"])
+    ):
+        expected = "expected {'Get': 'Steps.<step>.PropertyFiles.<name>'}"
+        return [f"{where}.Std:JsonGet.PropertyFile: {expected}, got {source!r:.80}"]
     return []
 
 

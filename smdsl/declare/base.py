@@ -68,6 +68,11 @@ class StepConfig(BaseModel):
         """The values that must hold no literal secret (environment variables aside)."""
         yield from ()
 
+    def instance_types(self) -> Iterator[tuple[str, str, str]]:
+        """(field, botocore shape listing the accepted types, value) for each instance type
+        the config names (a register step's inference and transform instances)."""
+        yield from ()
+
     def name_problems(self) -> Iterator[tuple[str, str]]:
         """(message, field) for each name in the config SageMaker would refuse."""
         yield from ()

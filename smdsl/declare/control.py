@@ -117,7 +117,6 @@ CONDITION = register_step_kind(
         name="condition",
         config=Condition,
         compile="smdsl.compile.kinds.control:compile_condition",
-        control=True,
     )
 )
 FAIL = register_step_kind(
@@ -125,7 +124,6 @@ FAIL = register_step_kind(
         name="fail",
         config=Fail,
         compile="smdsl.compile.kinds.control:compile_fail",
-        control=True,
     )
 )
 

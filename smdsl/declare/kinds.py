@@ -42,8 +42,6 @@ class StepKind:
     options: type[StepOptions] = StepOptions
     code: str | Callable[..., Any] | None = None
     provides: Provides = field(default_factory=frozenset)
-    control: bool = False
-    """A control step (condition, fail) runs no job: no instances, no image."""
 
     def decorator(self, _function: Callable[..., Any] | None = None, /, **settings: Any) -> Any:
         """Declare a step of this kind: ``@kind.decorator(...)`` or ``@kind.decorator``."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
@@ -144,6 +144,12 @@ class Register(_InferenceCode):
         for item in value:
             check_instance_type(item)
         return value
+
+    def instance_types(self) -> Iterator[tuple[str, str, str]]:
+        for index, value in enumerate(self.inference_instances):
+            yield f"inference_instances[{index}]", "ProductionVariantInstanceType", value
+        for index, value in enumerate(self.transform_instances):
+            yield f"transform_instances[{index}]", "TransformInstanceType", value
 
     def summary(self) -> str:
         group = self.model_package_group

@@ -271,6 +271,8 @@ class ModelOptions(ImageOptions):
     ``instance_type`` only picks the image's processor kind (CPU or GPU) for a framework image.
     """
 
+    instance_shape: ClassVar[str | None] = "ProductionVariantInstanceType"
+
     instance_type: str | None = None
     environment: dict[str, Text] = {}
 

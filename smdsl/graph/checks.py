@@ -14,6 +14,12 @@ from smdsl.graph.codepaths import code_problems
 from smdsl.graph.instances import instance_types
 
 
+_USES = {
+    "ProductionVariantInstanceType": "real-time inference",
+    "TransformInstanceType": "batch transform",
+}
+
+
 def config_problems(
     config: StepConfig, base: Path, root: Path | None = None
 ) -> Iterator[tuple[str, str]]:
@@ -23,6 +29,14 @@ def config_problems(
     (default ``base``), see :mod:`smdsl.graph.codepaths`.
     """
     yield from config.name_problems()
+    for field_name, shape, value in config.instance_types():
+        known = instance_types(shape)
+        if value not in known:
+            yield (
+                f"{value!r} is not an instance type SageMaker offers for "
+                f"{_USES.get(shape, shape)}{did_you_mean(value, known)}",
+                field_name,
+            )
     paths = config.code_paths()
     if paths is not None:
         yield from code_problems(paths, base, root or base)

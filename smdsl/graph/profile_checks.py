@@ -25,7 +25,7 @@ from smdsl.declare.env import (
 )
 from smdsl.declare.envfile import EnvFile
 from smdsl.declare.envvars import refusal, setting_variables, unknown_variables, variable_path
-from smdsl.declare.options import ComputeOptions, ImageOptions, StepOptions
+from smdsl.declare.options import ImageOptions, StepOptions
 from smdsl.declare.params import Parameter
 from smdsl.declare.steps import StepFunction
 from smdsl.errors import Problem, did_you_mean, display_path
@@ -170,8 +170,9 @@ def option_problems(
         if isinstance(resolved, ImageOptions):
             messages += image_problems(resolved, region, region_origin)
         shape = resolved.instance_shape
-        if shape is not None and isinstance(resolved, ComputeOptions):
-            message = instance_type_problem(step.spec.kind, shape, resolved.instance_type)
+        declared = getattr(resolved, "instance_type", None)  # what the kind's options hold
+        if shape is not None and declared is not None:
+            message = instance_type_problem(step.spec.kind, shape, declared)
             if message:
                 messages.insert(0, (message, "instance_type"))
         for message, field_name in messages:
