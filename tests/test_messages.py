@@ -17,8 +17,8 @@ from conftest import ROOT, marker_line, run_cli
 from pydantic import BaseModel, ValidationError
 
 from smdsl import Processing, join, param, processing_step
-from smdsl.declare.s3uri import s3_uri_problem
 from smdsl.declare.refs import OutputRef
+from smdsl.declare.s3uri import s3_uri_problem
 from smdsl.declare.validation import describe_validation
 from smdsl.errors import DeclarationError
 from smdsl.graph.checks import config_problems
