@@ -46,7 +46,7 @@ from smdsl.declare.refs import (
     execution,
 )
 from smdsl.declare.steps import StepFunction, processing_step, training_step
-from smdsl.errors import SmdslError
+from smdsl.errors import DeclarationError, SmdslError
 
 __version__ = "0.1.0"
 
@@ -55,6 +55,7 @@ __all__ = [
     "Comparison",
     "ComputeOptions",
     "Condition",
+    "DeclarationError",
     "Env",
     "ExecutionVariable",
     "Fail",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 
@@ -93,23 +94,35 @@ def build_order(graph: PipelineGraph) -> list[str]:
         ) from None
 
 
+def _builtin(function: Any) -> bool:
+    """Whether ``function`` is one of smdsl's own compile functions."""
+    return str(getattr(function, "__module__", "")).startswith("smdsl.compile.")
+
+
 def _definition(compilation: Compilation) -> str:
     from sagemaker.mlops.workflow.pipeline import Pipeline
 
     graph = compilation.graph
     for name in build_order(graph):
         node = graph.nodes[name]
-        compile_step = node.function.spec.step_kind.compile_function()
+        kind = node.function.spec.step_kind
+        compile_step: Any = None
         try:
+            compile_step = kind.compile_function()
             compilation.steps[name] = compile_step(StepBuild(compilation, node))
         except SmdslError as exc:
             if isinstance(exc, CompileError) and str(exc).startswith("File "):
                 raise
             raise CompileError(f"{node.location}, in step {name!r}: {exc}") from None
         except Exception as exc:
+            who = (
+                "the SageMaker SDK refused this step"
+                if _builtin(compile_step)
+                else f"the compile function of step kind {kind.name!r} raised"
+            )
             raise CompileError(
-                f"{node.location}, in step {name!r}: the SageMaker SDK refused this step: "
-                f"{type(exc).__name__}: {exc}"
+                f"{node.location}, in step {name!r}: {who}: {type(exc).__name__}: "
+                f"{exc or repr(exc)}"
             ) from exc
     pipeline = Pipeline(
         name=graph.pipeline_name,

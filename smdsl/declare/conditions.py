@@ -148,7 +148,12 @@ _PRECEDENCE = (
 
 
 def _same(left: object, right: object) -> bool:
-    return bool(BaseModel.__eq__(left, right))
+    """Equal as declarations: the same fields (where each was declared does not count)."""
+    return (
+        isinstance(left, BaseModel)
+        and isinstance(right, BaseModel)
+        and (left.__dict__ == right.__dict__)
+    )
 
 
 class Predicate(BaseModel):

@@ -22,6 +22,7 @@ from smdsl.declare.refs import (
     ExecutionVariable,
     JsonGet,
     ModelArtifactsRef,
+    ModelName,
     OutputRef,
     StepProperty,
 )
@@ -400,6 +401,8 @@ def _as_output(value: Any) -> Any:
 
 def _as_input_source(value: Any) -> Any:
     """Turn what a user may pass as an input into an :data:`InputSource`."""
+    if isinstance(value, ModelName):
+        raise ValueError(f"{value!s} is the name of a model, not an S3 URI")
     if isinstance(value, ProcessingOutput):
         if value.step is None:
             raise ValueError(

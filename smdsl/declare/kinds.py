@@ -15,6 +15,8 @@ registers theirs the same way (see docs/step-kinds.md, "Your own step kind")::
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +44,10 @@ class StepKind:
     options: type[StepOptions] = StepOptions
     code: str | Callable[..., Any] | None = None
     provides: Provides = field(default_factory=frozenset)
+    namespace: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    """The namespace of the module that registered the kind (set by register_step_kind): a
+    compile function named by path in that very module is found there, so a kind module that
+    lies beside the pipeline (imported while it loads, forgotten afterwards) still works."""
 
     def decorator(self, _function: Callable[..., Any] | None = None, /, **settings: Any) -> Any:
         """Declare a step of this kind: ``@kind.decorator(...)`` or ``@kind.decorator``."""
@@ -53,13 +59,54 @@ class StepKind:
 
     def compile_function(self) -> Callable[..., Any]:
         """The compile function, imported when it is named by path."""
-        return _resolve(self.compile, f"the compile function of step kind {self.name!r}")
+        return self._resolve(self.compile, "compile function")
 
     def code_function(self) -> Callable[..., Any] | None:
         """The function planning this kind's code objects, if it has code."""
         if self.code is None:
             return None
-        return _resolve(self.code, f"the code planner of step kind {self.name!r}")
+        return self._resolve(self.code, "code planner")
+
+    def target_problems(self) -> list[str]:
+        """Why a function named by path cannot be found, checked without importing it."""
+        found = []
+        for role, target in (("compile function", self.compile), ("code planner", self.code)):
+            if isinstance(target, str):
+                problem = self._path_problem(target)
+                if problem:
+                    found.append(f"the {role} of step kind {self.name!r}, {target!r}, {problem}")
+        return found
+
+    def _path_problem(self, target: str) -> str | None:
+        module_name, colon, attribute = target.partition(":")
+        if not colon or not module_name or not attribute:
+            return "is not a path of the form 'package.module:function'"
+        if module_name == self.namespace.get("__name__"):
+            return None if attribute in self.namespace else f"names no {attribute!r} in it"
+        try:
+            spec = importlib.util.find_spec(module_name)
+        except (ImportError, ValueError):
+            spec = None
+        return None if spec is not None else "names a module that cannot be found"
+
+    def _resolve(self, target: str | Callable[..., Any], role: str) -> Callable[..., Any]:
+        what = f"the {role} of step kind {self.name!r}"
+        if callable(target):
+            return target
+        problem = self._path_problem(target)
+        if problem:
+            raise DeclarationError(f"{what}, {target!r}, {problem}")
+        module_name, _, attribute = target.partition(":")
+        if module_name == self.namespace.get("__name__"):
+            found = self.namespace[attribute]
+        else:
+            try:
+                found = getattr(importlib.import_module(module_name), attribute)
+            except (ImportError, AttributeError) as exc:
+                raise DeclarationError(f"{what}, {target!r}, cannot be imported: {exc}") from None
+        if not callable(found):
+            raise DeclarationError(f"{what}, {target!r}, is not a function")
+        return found  # type: ignore[no-any-return]
 
 
 _KINDS: dict[str, StepKind] = {}
@@ -68,23 +115,35 @@ _KINDS: dict[str, StepKind] = {}
 def register_step_kind(kind: StepKind) -> StepKind:
     """Add ``kind`` to the registry and return it.
 
-    Registering a kind again under its name replaces it only when it comes from the same place
-    (a module loaded twice); a second, different kind under a taken name is an error.
+    Registering a kind again under its name is allowed only when it is the same kind (a module
+    loaded twice: the same config class, options class and functions by their qualified names);
+    any other kind under a taken name is an error.
     """
-    known = _KINDS.get(kind.name)
-    if known is not None and _origin(known) != _origin(kind):
-        raise DeclarationError(
-            f"step kind {kind.name!r} is registered already (config {_origin(known)}); "
-            "choose another name"
-        )
     if not isinstance(kind.config, type) or not issubclass(kind.config, StepConfig):
         raise DeclarationError(
-            f"step kind {kind.name!r}: config must be a subclass of smdsl.StepConfig"
+            f"step kind {kind.name!r}: config must be a subclass of smdsl.StepConfig, "
+            f"not {kind.config!r}"
         )
     if not isinstance(kind.options, type) or not issubclass(kind.options, StepOptions):
         raise DeclarationError(
-            f"step kind {kind.name!r}: options must be a subclass of smdsl.StepOptions"
+            f"step kind {kind.name!r}: options must be a subclass of smdsl.StepOptions, "
+            f"not {kind.options!r}"
         )
+    if not callable(kind.compile) and not isinstance(kind.compile, str):
+        raise DeclarationError(
+            f"step kind {kind.name!r}: compile must be a function or a 'module:function' path"
+        )
+    known = _KINDS.get(kind.name)
+    if known is not None and _identity(known) != _identity(kind):
+        raise DeclarationError(
+            f"step kind {kind.name!r} is registered already (config "
+            f"{_name(known.config)}, compile {_name(known.compile)}); choose another name"
+        )
+    if not kind.namespace:
+        caller = inspect.currentframe()
+        caller = caller.f_back if caller is not None else None
+        if caller is not None:
+            object.__setattr__(kind, "namespace", caller.f_globals)
     _KINDS[kind.name] = kind
     return kind
 
@@ -99,18 +158,20 @@ def step_kinds() -> list[StepKind]:
     return list(_KINDS.values())
 
 
-def _origin(kind: StepKind) -> str:
-    return f"{kind.config.__module__}.{kind.config.__qualname__}"
-
-
-def _resolve(target: str | Callable[..., Any], what: str) -> Callable[..., Any]:
-    if callable(target):
+def _name(target: object) -> str:
+    if isinstance(target, str):
         return target
-    module_name, _, attribute = target.partition(":")
-    try:
-        found = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as exc:
-        raise DeclarationError(f"{what}, {target!r}, cannot be imported: {exc}") from None
-    if not callable(found):
-        raise DeclarationError(f"{what}, {target!r}, is not a function")
-    return found  # type: ignore[no-any-return]
+    module = getattr(target, "__module__", "?")
+    return f"{module}.{getattr(target, '__qualname__', repr(target))}"
+
+
+def _identity(kind: StepKind) -> tuple[str, ...]:
+    """What makes two registrations the same kind, by names (a reloaded module's classes are
+    new objects with the same names)."""
+    return (
+        _name(kind.config),
+        _name(kind.options),
+        _name(kind.compile),
+        _name(kind.code) if kind.code is not None else "",
+        ",".join(sorted(kind.provides)),
+    )

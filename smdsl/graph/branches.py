@@ -93,23 +93,38 @@ def placement_problems(dag: nx.DiGraph, placed: Mapping[str, Branch]) -> list[Br
         source = placed.get(upstream)
         if source is None or source in enclosing(placed.get(downstream), placed):
             continue
-        if downstream == source[0]:
-            problems.append(
-                BranchProblem(
-                    downstream,
-                    f"uses step {upstream!r}, which runs in its own {source[1]}= branch, that is "
-                    "after the condition is decided",
-                )
-            )
-            continue
         condition, side = source
         at = placed.get(downstream)
-        where = "at the top level" if at is None else f"in the {at[1]}= of {at[0]!r}"
+        if at is None:
+            advice = f"add {downstream!r} to the {side}= of {condition!r} too"
+            where = "at the top level"
+        else:
+            where = f"in the {at[1]}= of {at[0]!r}"
+            advice = (
+                f"a step uses only steps of its own branch, of the branches around it or of the "
+                f"top level: move {downstream!r} to the {side}= of {condition!r}, or list "
+                f"condition {at[0]!r} there"
+                if at[0] != condition
+                else f"a step runs in one branch only: move {downstream!r} to the {side}= of "
+                f"{condition!r}, or take {upstream!r} out of the branches"
+            )
         problems.append(
             BranchProblem(
                 downstream,
                 f"uses step {upstream!r}, which runs {describe(source)}, but runs {where}; "
-                f"add {downstream!r} to the {side}= of {condition!r} too",
+                f"{advice}",
             )
         )
     return problems
+
+
+def decided_by_branch(condition: str, side: str, step: str, dag: nx.DiGraph) -> BranchProblem:
+    """The condition ``condition`` uses ``step``, listed in its own ``side`` branch."""
+    path = nx.shortest_path(dag, step, condition)
+    via = " -> ".join(path)
+    return BranchProblem(
+        condition,
+        f"is decided from step {step!r} ({via}), which it lists in its {side}=: a branch step "
+        "runs after its condition is decided; take it out of the branch",
+        None,
+    )

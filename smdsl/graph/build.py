@@ -30,7 +30,7 @@ from smdsl.errors import (
     did_you_mean,
     display_path,
 )
-from smdsl.graph.branches import Branch, place_steps, placement_problems
+from smdsl.graph.branches import Branch, decided_by_branch, place_steps, placement_problems
 from smdsl.graph.checks import (
     SAGEMAKER_NAME,
     config_problems,
@@ -150,6 +150,8 @@ class _Builder:
                 self.problem(f"duplicate step name {name!r}, first declared at {first}", step)
                 continue
             self.steps[name] = step
+            for message in step.spec.step_kind.target_problems():
+                self.problem(message, step)
             self.index[name] = len(self.index)
             self.dag.add_node(name)
             self.names.add(name, step.spec.function_name.rsplit(".", 1)[-1])
@@ -305,9 +307,13 @@ class _Builder:
                     for side, entries in sides.items()
                 }
         placed, problems = place_steps(branches, self.steps)
-        for branch_step, (condition, side) in placed.items():
-            self.add_edge(condition, branch_step, f"branch:{side}")
-        if not self.check_cycles():
+        for branch_step, (condition, side) in list(placed.items()):
+            if nx.has_path(self.dag, branch_step, condition):
+                problems.append(decided_by_branch(condition, side, branch_step, self.dag))
+                del placed[branch_step]
+            else:
+                self.add_edge(condition, branch_step, f"branch:{side}")
+        if nx.is_directed_acyclic_graph(self.dag):  # else check_cycles reports each cycle
             problems += placement_problems(self.dag, placed)
         for found in problems:
             self.problem(found.message, self.steps[found.step], found.field)

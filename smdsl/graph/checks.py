@@ -13,7 +13,6 @@ from smdsl.errors import did_you_mean
 from smdsl.graph.codepaths import code_problems
 from smdsl.graph.instances import instance_types
 
-
 _USES = {
     "ProductionVariantInstanceType": "real-time inference",
     "TransformInstanceType": "batch transform",
