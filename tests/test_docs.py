@@ -4,7 +4,8 @@ Conventions in the markdown:
 
 - a fenced block whose first line is ``# file: NAME`` is written to NAME in the document's working
   folder (a fresh temporary folder holding a copy of ``examples/quickstart/code``, or of the whole
-  quickstart when the document says ``<!-- docs-test: quickstart -->``);
+  quickstart when the document says ``<!-- docs-test: quickstart -->``, or of the document's own
+  folder, under its name, when it says ``<!-- docs-test: example -->``);
 - any other ``python`` block is run as a script in that folder;
 - a ``console`` block holds ``$ command`` lines, each run in that folder with the ``smdsl`` of
   this environment on PATH, followed by the lines it must print: ``...`` skips any lines, a line
@@ -28,7 +29,7 @@ import pytest
 from conftest import QUICKSTART, ROOT, clean_env
 
 DOCUMENTS = sorted(
-    [ROOT / "README.md", *(ROOT / "docs").glob("*.md"), *(ROOT / "examples").glob("*/README.md")]
+    [ROOT / "README.md", *(ROOT / "docs").glob("**/*.md"), *(ROOT / "examples").glob("*/README.md")]
 )
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 BIN = str(Path(sys.executable).parent)
@@ -126,6 +127,9 @@ def test_every_example_in_the_document_runs(document: Path, tmp_path: Path) -> N
     folder = tmp_path / "churn"
     if "<!-- docs-test: quickstart -->" in document.read_text():
         shutil.copytree(QUICKSTART, folder)
+    elif "<!-- docs-test: example -->" in document.read_text():
+        folder = tmp_path / document.parent.name
+        shutil.copytree(document.parent, folder)
     else:
         shutil.copytree(QUICKSTART / "code", folder / "code")
     for block in blocks(document):

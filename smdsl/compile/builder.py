@@ -130,8 +130,15 @@ def _definition(compilation: Compilation) -> str:
         steps=[compilation.steps[n] for n in graph.top_level],
         sagemaker_session=compilation.session,
     )
+    try:  # the SDK runs the steps' job functions (run, train, transform) here
+        written = pipeline.definition()
+    except Exception as exc:
+        raise CompileError(
+            f"{display_path(graph.module.path)}: the SageMaker SDK refused the pipeline while "
+            f"writing its definition: {type(exc).__name__}: {exc}"
+        ) from exc
     try:
-        return json.dumps(json.loads(pipeline.definition()), indent=2, allow_nan=False) + "\n"
+        return json.dumps(json.loads(written), indent=2, allow_nan=False) + "\n"
     except ValueError as exc:  # NaN or infinity: valid Python, not valid JSON
         raise CompileError(
             f"{display_path(graph.module.path)}: the definition holds a value JSON "

@@ -100,9 +100,8 @@ class Compilation:
         if isinstance(value, Join):
             from sagemaker.core.workflow.functions import Join as SdkJoin
 
-            parts = [
-                self.value(v, as_string=not isinstance(v, (str, Parameter))) for v in value.values
-            ]
+            # literals become text; pipeline values go in as they are (Join makes them text)
+            parts = [self.value(v, as_string=_literal(v)) for v in value.values]
             return SdkJoin(on=value.on, values=parts)
         if isinstance(value, NotSecret):
             return str(value)  # the plain string: the mark only tells the secrets check
@@ -260,6 +259,10 @@ class StepBuild:
     @property
     def where(self) -> str:
         return f"{self.node.location}, in step {self.node.name!r}"
+
+
+def _literal(value: Any) -> bool:
+    return isinstance(value, (int, float, bool)) and not isinstance(value, str)
 
 
 def _sdk_parameter(parameter: Parameter) -> Any:

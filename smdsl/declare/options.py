@@ -303,6 +303,17 @@ class TransformOptions(ComputeOptions):
 
     instance_shape: ClassVar[str | None] = "TransformInstanceType"
 
+    @field_validator("instance_count")
+    @classmethod
+    def _literal_count(cls, value: int | Parameter) -> int | Parameter:
+        if isinstance(value, Parameter):
+            raise ValueError(
+                f"a batch transform's instance count is a whole number, not parameter "
+                f"{value.name!r}: the SageMaker SDK v3 takes no parameter there (set it per "
+                "environment with a profile's steps.<name>.instance_count instead)"
+            )
+        return value
+
 
 def check_environment(value: Any) -> Any:
     """``value`` if it is a dict of variable name -> string, else a ValueError saying why."""

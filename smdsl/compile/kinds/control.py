@@ -59,7 +59,14 @@ def sdk_condition(build: StepBuild, predicate: Predicate) -> Any:
     if isinstance(predicate, AnyOf):
         return sdk.ConditionOr(conditions=[sdk_condition(build, c) for c in predicate.conditions])
     if isinstance(predicate, Not):
-        return sdk.ConditionNot(expression=sdk_condition(build, predicate.condition))
+        inner = predicate.condition
+        if isinstance(inner, AllOf):  # not (a and b) = (not a) or (not b)
+            return sdk.ConditionOr(
+                conditions=[
+                    sdk.ConditionNot(expression=sdk_condition(build, c)) for c in inner.conditions
+                ]
+            )
+        return sdk.ConditionNot(expression=sdk_condition(build, inner))
     assert isinstance(predicate, AllOf)
     negated = [sdk.ConditionNot(expression=sdk_condition(build, c)) for c in predicate.conditions]
     return sdk.ConditionNot(expression=sdk.ConditionOr(conditions=negated))
@@ -71,7 +78,5 @@ def compile_fail(build: StepBuild) -> Any:
     config = build.config
     assert isinstance(config, Fail)
     message = config.message
-    return FailStep(
-        error_message=build.value(message, as_string=not isinstance(message, str)),
-        **build.settings,
-    )
+    text = str(message) if isinstance(message, (int, float)) else build.value(message)
+    return FailStep(error_message=text, **build.settings)

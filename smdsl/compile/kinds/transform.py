@@ -1,8 +1,8 @@
 """Compile a batch transform step: a Transformer over the step's input.
 
-The model is a model step's ``model_name`` (a step property) or a parameter; a literal name would
-make the SDK call DescribeModel when the definition is built, so a literal is passed through a
-``Std:Join`` of one value, which SageMaker resolves to the same string.
+The model is a model step's ``model_name`` (a step property), a parameter or a literal name. The
+SDK calls DescribeModel for a literal name when the definition is built unless the transformer has
+a ``base_transform_job_name``, which smdsl always gives (the step's name).
 """
 
 from __future__ import annotations
@@ -16,14 +16,11 @@ from smdsl.declare.options import TransformOptions
 
 def compile_transform(build: StepBuild) -> Any:
     from sagemaker.core.transformer import Transformer
-    from sagemaker.core.workflow.functions import Join as SdkJoin
     from sagemaker.mlops.workflow.steps import TransformStep
 
     config, options = build.config, build.options
     assert isinstance(config, Transform) and isinstance(options, TransformOptions)
     model = build.value(config.model)
-    if isinstance(model, str):
-        model = SdkJoin(on="", values=[model])
     output_path = (
         build.value(config.output_path)
         if config.output_path is not None
