@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from smdsl.declare.options import StepOptions
 from smdsl.declare.refs import StepProperty
 
 
@@ -26,8 +27,9 @@ class CodePaths:
     entry_point: str | None = None
 
 
-SecretScan = tuple[str, Literal["arguments", "mapping"], Any]
-"""(field, how to scan it, its value): script arguments, or a mapping of names to values."""
+SecretScan = tuple[str, Literal["arguments", "mapping", "value"], Any]
+"""(field, how to scan it, its value): script arguments, a mapping of names to values, or one
+value."""
 
 
 class StepConfig(BaseModel):
@@ -71,6 +73,10 @@ class StepConfig(BaseModel):
     def instance_types(self) -> Iterator[tuple[str, str, str]]:
         """(field, botocore shape listing the accepted types, value) for each instance type
         the config names (a register step's inference and transform instances)."""
+        yield from ()
+
+    def option_problems(self, options: StepOptions) -> Iterator[tuple[str, str]]:
+        """(message, field) for each way the config does not fit its step's resolved options."""
         yield from ()
 
     def name_problems(self) -> Iterator[tuple[str, str]]:

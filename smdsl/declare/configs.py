@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterator
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
-from pydantic import AllowInfNan, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AllowInfNan, BaseModel, ConfigDict, field_validator, model_validator
 
 from smdsl.declare.base import CodePaths, SecretScan, StepConfig
 from smdsl.declare.expressions import Join
 from smdsl.declare.names import CHANNEL_NAME, RESERVED_PROCESSING_NAMES, SAGEMAKER_NAME
 from smdsl.declare.notsecret import Text
+from smdsl.declare.options import StepOptions
+from smdsl.declare.outputs import DeclaredOutputs
+from smdsl.declare.outputs import ProcessingOutput as ProcessingOutput
+from smdsl.declare.outputs import PropertyFile as PropertyFile
 from smdsl.declare.params import Parameter
 from smdsl.declare.refs import (
     ExecutionVariable,
@@ -56,92 +60,15 @@ HyperparameterValue = (
 )
 """Script arguments and hyperparameters: a string may be a :func:`~smdsl.not_secret` one."""
 
+SCRIPT_ONLY_FRAMEWORKS = frozenset({"sklearn", "pytorch", "tensorflow"})
+"""Framework images that run only a script of the user's: no built-in algorithm."""
+
 _URI = "an S3 URI, a parameter, join()"
 _NESTED = "pass a nested structure as one string, e.g. json.dumps(value)"
 
 
 class _Config(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=False)
-
-
-class PropertyFile(_Config):
-    """A JSON file inside one of a processing step's outputs that later steps read values
-    from with ``json_get`` (the SDK's ``PropertyFile``).
-
-    Example: ``property_files={"EvaluationReport": PropertyFile("evaluation", "evaluation.json")}``
-    """
-
-    output: str
-    path: str
-
-    def __init__(self, output: str | None = None, path: str | None = None, **data: Any) -> None:
-        if output is not None:
-            data["output"] = output
-        if path is not None:
-            data["path"] = path
-        super().__init__(**data)
-
-    @field_validator("path")
-    @classmethod
-    def _relative(cls, value: str) -> str:
-        if not value or value.startswith("/") or value.startswith("s3://"):
-            raise ValueError(
-                f"{value!r}: give the file's path inside the output folder, e.g. 'evaluation.json'"
-            )
-        return value
-
-
-class ProcessingOutput(_Config):
-    """A directory a processing job writes, uploaded to S3 when the job ends.
-
-    ``destination`` defaults to a path unique to each execution:
-    ``s3://<bucket>/<prefix>/<pipeline>/<execution id>/<step>/<output>``.
-    """
-
-    destination: Annotated[str | Parameter | Join, accepting(f"{_URI} or None")] | None = None
-    local_path: str | None = None
-    name: str = ""
-    step: str | None = Field(default=None, exclude=True)
-
-    @field_validator("destination")
-    @classmethod
-    def _s3(cls, value: str | Parameter | Join | None) -> str | Parameter | Join | None:
-        return _check_s3(value) if isinstance(value, str) else value
-
-    @property
-    def container_path(self) -> str:
-        """Where the job writes this output inside its container."""
-        return self.local_path or f"/opt/ml/processing/output/{self.name}"
-
-    def _reference(self) -> OutputRef:
-        """This output as a reference, as ``<step>.outputs[name]`` gives it."""
-        return OutputRef(step=self.step or "<step>", output=self.name)
-
-    # An output of a received config stands for its S3 URI, known only when the pipeline runs:
-    # formatting or adding it fails as a reference does, pointing at join().
-    def __format__(self, spec: str) -> str:
-        return format(self._reference(), spec)
-
-    def __add__(self, other: object) -> NoReturn:
-        self._reference().__add__(other)
-
-    def __radd__(self, other: object) -> NoReturn:
-        self._reference().__radd__(other)
-
-
-class DeclaredOutputs(dict[str, ProcessingOutput]):
-    """The outputs of a stamped config: asking for one it does not declare says which exist."""
-
-    def __init__(self, step: str, outputs: dict[str, ProcessingOutput]) -> None:
-        super().__init__(outputs)
-        self.step = step
-
-    def __missing__(self, name: str) -> ProcessingOutput:
-        declared = ", ".join(self) or "none"
-        raise DeclarationError(
-            f"{self.step}.outputs[{name!r}]: step {self.step!r} declares no output "
-            f"{name!r}{did_you_mean(name, self)} (declared: {declared})"
-        )
 
 
 class _Input(_Config):
@@ -369,6 +296,16 @@ class Training(StepConfig):
                 "model artifacts to refer to; use <training step>.model_artifacts"
             )
         return ModelArtifactsRef(step=self.step_name)
+
+    def option_problems(self, options: StepOptions) -> Iterator[tuple[str, str]]:
+        framework = getattr(options, "framework", None)
+        if self.entry_point is None and framework in SCRIPT_ONLY_FRAMEWORKS:
+            yield (
+                f"a {framework} image has no built-in algorithm to run: give entry_point= (the "
+                "training script), or an image that brings its own code (framework='xgboost' "
+                "or an image_uri=)",
+                "entry_point",
+            )
 
     def code_paths(self) -> CodePaths | None:
         if self.entry_point is None:

@@ -11,6 +11,7 @@ from smdsl.declare.base import SecretScan, StepConfig
 from smdsl.declare.conditions import AllOf, Predicate
 from smdsl.declare.expressions import Join
 from smdsl.declare.kinds import StepKind, register_step_kind
+from smdsl.declare.notsecret import Text
 from smdsl.declare.options import StepOptions
 from smdsl.declare.params import Parameter
 from smdsl.declare.refs import ExecutionVariable, JsonGet, StepProperty
@@ -88,7 +89,7 @@ class Condition(StepConfig):
         return "; ".join(parts)
 
 
-MessagePart = str | int | float | Parameter | JsonGet | StepProperty | ExecutionVariable | Join
+MessagePart = Text | int | float | Parameter | JsonGet | StepProperty | ExecutionVariable | Join
 
 
 class Fail(StepConfig):
@@ -106,7 +107,7 @@ class Fail(StepConfig):
     ] = ""
 
     def secret_scans(self) -> Iterator[SecretScan]:
-        yield "message", "arguments", [self.message]
+        yield "message", "value", self.message
 
     def summary(self) -> str:
         return "fails the execution"

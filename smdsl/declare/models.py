@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
@@ -17,6 +17,7 @@ from smdsl.declare.refs import ModelArtifactsRef, ModelName, OutputRef, StepProp
 from smdsl.declare.s3uri import check_s3_uri
 from smdsl.declare.steps import StepFunction, declare_step, settings
 from smdsl.declare.validation import accepting
+from smdsl.errors import did_you_mean
 
 ModelData = Annotated[
     str | Parameter | ModelArtifactsRef | OutputRef | StepProperty | Join,
@@ -136,6 +137,18 @@ class Register(_InferenceCode):
     def _string_parameter(cls, value: Any) -> Any:
         if isinstance(value, Parameter) and value.type != "String":
             raise ValueError(f"parameter {value.name!r} is {value.type}; a String one is needed")
+        return value
+
+    @field_validator("approval_status")
+    @classmethod
+    def _status_default(cls, value: Any) -> Any:
+        statuses = get_args(ApprovalStatus)
+        if isinstance(value, Parameter) and value.default not in (None, *statuses):
+            raise ValueError(
+                f"parameter {value.name!r} defaults to {value.default!r}, which SageMaker "
+                f"refuses as an approval status{did_you_mean(str(value.default), statuses)}; "
+                f"it takes {', '.join(statuses)}"
+            )
         return value
 
     @field_validator("inference_instances", "transform_instances")
@@ -286,7 +299,7 @@ def transform_step(
     /,
     *,
     instance_type: str | Parameter | None = None,
-    instance_count: int | Parameter = 1,
+    instance_count: int = 1,
     environment: dict[str, str] | None = None,
     name: str | None = None,
     display_name: str | None = None,

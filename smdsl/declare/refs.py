@@ -144,7 +144,13 @@ class JsonGet(Comparable, StepReference):
     @field_validator("type", mode="before")
     @classmethod
     def _type(cls, value: object) -> object:
-        return _PY_TYPES.get(value, value)
+        if value is None or value in _PY_TYPES.values():
+            return value
+        if value in _PY_TYPES:
+            return _PY_TYPES[value]
+        raise ValueError(
+            f"type= is float, int, str or bool (what the JSON value is), not {value!r}"
+        )
 
     @field_validator("json_path")
     @classmethod

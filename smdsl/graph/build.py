@@ -81,6 +81,7 @@ class _Builder:
         self.dag: nx.DiGraph = nx.DiGraph()
         self.names = StepNames()
         self.upstreams: dict[str, dict[str, str]] = {}  # step -> {parameter: upstream step}
+        self.options: dict[str, StepOptions] = {}  # with the env's overrides applied
 
     def problem(
         self,
@@ -109,6 +110,7 @@ class _Builder:
             )
         self.problems += region_problems(self.env, self.env_file, self.for_deploy)
         options = self.resolve_options()
+        self.options = options
         env_params = self.add_declared_edges()
         if self.check_cycles():
             self.fail_if_problems()  # no order to call the steps in
@@ -387,6 +389,9 @@ class _Builder:
         for message, field_name in config_problems(config, base, self.project_root):
             self.problem(message, step, field_name)
         for message, field_name in operand_problems(config):
+            self.problem(message, step, field_name)
+        options = self.options.get(step.name, step.spec.options)
+        for message, field_name in config.option_problems(options):
             self.problem(message, step, field_name)
 
 

@@ -229,6 +229,9 @@ def step_findings(options: StepOptions, config: StepConfig | None) -> Iterator[F
     for field_name, how, value in config.secret_scans() if config is not None else ():
         if how == "arguments":
             yield from argument_findings(value, field_name)
+        elif how == "value":
+            for found in argument_findings([value], field_name):
+                yield Finding(field_name, found.reason, found.key)
         else:
             yield from mapping_findings(field_name, value)
 
