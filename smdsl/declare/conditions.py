@@ -223,32 +223,31 @@ class IsIn(Predicate):
         return f"{_text(self.value)}.is_in([{', '.join(_text(v) for v in self.values)}])"
 
 
-class AllOf(Predicate):
+class _Combination(Predicate):
+    """Conditions combined: their comparisons are found inside each of them."""
+
+    conditions: tuple[Predicate, ...]
+    joiner: ClassVar[str] = ""
+
+    def operands(self) -> Iterator[tuple[str, Comparison | IsIn]]:
+        for index, condition in enumerate(self.conditions):
+            for path, found in condition.operands():
+                yield f".conditions[{index}]{path}", found
+
+    def __str__(self) -> str:
+        return f" {self.joiner} ".join(f"({c})" for c in self.conditions)
+
+
+class AllOf(_Combination):
     """Every condition holds: ``a & b``."""
 
-    conditions: tuple[Predicate, ...]
-
-    def operands(self) -> Iterator[tuple[str, Comparison | IsIn]]:
-        for index, condition in enumerate(self.conditions):
-            for path, found in condition.operands():
-                yield f".conditions[{index}]{path}", found
-
-    def __str__(self) -> str:
-        return " & ".join(f"({c})" for c in self.conditions)
+    joiner: ClassVar[str] = "&"
 
 
-class AnyOf(Predicate):
+class AnyOf(_Combination):
     """At least one condition holds: ``a | b``."""
 
-    conditions: tuple[Predicate, ...]
-
-    def operands(self) -> Iterator[tuple[str, Comparison | IsIn]]:
-        for index, condition in enumerate(self.conditions):
-            for path, found in condition.operands():
-                yield f".conditions[{index}]{path}", found
-
-    def __str__(self) -> str:
-        return " | ".join(f"({c})" for c in self.conditions)
+    joiner: ClassVar[str] = "|"
 
 
 class Not(Predicate):

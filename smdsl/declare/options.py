@@ -119,7 +119,22 @@ class StepOptions(BaseModel):
         return type(self)(**data)
 
 
-class ComputeOptions(StepOptions):
+class EnvironmentOptions(StepOptions):
+    """Options of a step whose container gets environment variables."""
+
+    environment: dict[str, Text] = {}  # a value may be a not_secret() one
+
+    @field_validator("environment", mode="before")
+    @classmethod
+    def _environment(cls, value: Any) -> Any:
+        return check_environment(value)
+
+    @property
+    def variables(self) -> dict[str, str]:
+        return dict(self.environment)
+
+
+class ComputeOptions(EnvironmentOptions):
     """Options of a step that runs a job on instances: their type and count, its environment."""
 
     instance_type: Annotated[
@@ -130,7 +145,6 @@ class ComputeOptions(StepOptions):
         int | Parameter,
         accepting('a whole number >= 1 or an Integer parameter such as param("Count", default=1)'),
     ] = 1
-    environment: dict[str, Text] = {}  # a value may be a not_secret() one
 
     @field_validator("instance_type")
     @classmethod
@@ -158,15 +172,6 @@ class ComputeOptions(StepOptions):
                 "least 1"
             )
         return value
-
-    @field_validator("environment", mode="before")
-    @classmethod
-    def _environment(cls, value: Any) -> Any:
-        return check_environment(value)
-
-    @property
-    def variables(self) -> dict[str, str]:
-        return dict(self.environment)
 
     def summary(self) -> str:
         count = self.instance_count
@@ -265,7 +270,7 @@ class TrainingOptions(JobOptions):
     instance_shape: ClassVar[str | None] = "TrainingInstanceType"
 
 
-class ModelOptions(ImageOptions):
+class ModelOptions(ImageOptions, EnvironmentOptions):
     """Options of a model or register step: the serving image and its environment.
 
     ``instance_type`` only picks the image's processor kind (CPU or GPU) for a framework image.
@@ -274,21 +279,11 @@ class ModelOptions(ImageOptions):
     instance_shape: ClassVar[str | None] = "ProductionVariantInstanceType"
 
     instance_type: str | None = None
-    environment: dict[str, Text] = {}
 
     @field_validator("instance_type")
     @classmethod
     def _instance_type(cls, value: str | None) -> str | None:
         return None if value is None else check_instance_type(value)
-
-    @field_validator("environment", mode="before")
-    @classmethod
-    def _environment(cls, value: Any) -> Any:
-        return check_environment(value)
-
-    @property
-    def variables(self) -> dict[str, str]:
-        return dict(self.environment)
 
     @property
     def image_instance_type(self) -> str | Parameter | None:

@@ -3,15 +3,13 @@ the operands of its conditions."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
-
-from pydantic import BaseModel
+from collections.abc import Iterator
 
 from smdsl.declare.base import StepConfig
 from smdsl.declare.conditions import Comparison, IsIn, type_problem
 from smdsl.declare.kinds import StepKind, step_kinds
 from smdsl.declare.refs import StepReference
+from smdsl.declare.walk import walk
 from smdsl.errors import did_you_mean
 
 _OFFERED_BY = {
@@ -49,19 +47,11 @@ def reference_problem(
     )
 
 
-def comparisons(value: Any, path: str = "") -> Iterator[tuple[str, Comparison | IsIn]]:
+def comparisons(config: StepConfig) -> Iterator[tuple[str, Comparison | IsIn]]:
     """Every comparison and membership test inside a config, with its field path."""
-    if isinstance(value, (Comparison, IsIn)):
-        yield path, value
-    elif isinstance(value, BaseModel):
-        for name in type(value).model_fields:
-            yield from comparisons(getattr(value, name), f"{path}.{name}" if path else name)
-    elif isinstance(value, Mapping):
-        for key, item in value.items():
-            yield from comparisons(item, f"{path}[{key!r}]")
-    elif isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
-            yield from comparisons(item, f"{path}[{index}]")
+    for path, value in walk(config, leaves=(Comparison, IsIn)):
+        if isinstance(value, (Comparison, IsIn)):
+            yield path, value
 
 
 def operand_problems(config: StepConfig) -> Iterator[tuple[str, str]]:
