@@ -200,17 +200,25 @@ def graph(file: Path, env_name: str | None, fmt: str) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the definition to this file instead of standard output ('-' for standard output).",
 )
-def definition(file: Path, env_name: str, output: Path | None) -> None:
+@click.option(
+    "--compact",
+    is_flag=True,
+    help="The definition exactly as deploy sends it (compact JSON) rather than indented.",
+)
+def definition(file: Path, env_name: str, output: Path | None, compact: bool) -> None:
     """Print the compiled SageMaker pipeline definition (JSON).
 
     Compiles offline: no AWS call, no network, no credentials needed. The same pipeline and
-    environment always give the same bytes.
+    environment always give the same bytes. The JSON is indented for reading; --compact gives
+    the bytes deploy sends and compares. An unchanged pipeline is not compiled again: its
+    definition comes from smdsl's cache (see docs/performance.md).
 
     \b
     Example:
       smdsl definition examples/quickstart/pipeline.py --env dev -o definition.json
     """
-    from smdsl.compile.builder import compile_pipeline
+    from smdsl.compile.builder import pretty
+    from smdsl.compile.cache import compile_cached
 
     if output is not None and str(output) == "-":
         output = None  # the usual spelling of standard output
@@ -220,17 +228,18 @@ def definition(file: Path, env_name: str, output: Path | None) -> None:
             "exist; give a file in an existing folder, e.g. -o definition.json"
         )
     graph = _graph(file, env_name, for_deploy=True)
-    compiled = compile_pipeline(graph)
+    compiled, _ = compile_cached(graph)
+    text = compiled.definition if compact else pretty(compiled.definition)
     if output is None:
-        click.echo(compiled.definition, nl=False)
+        click.echo(text, nl=False)
         return
     try:
-        output.write_text(compiled.definition)
+        output.write_text(text)
     except OSError as exc:
         raise SmdslError(
             f"--output {display_path(output)}: cannot write it: {exc.strerror or exc}"
         ) from None
-    click.echo(f"wrote {display_path(output)} ({len(compiled.definition):,} characters)", err=True)
+    click.echo(f"wrote {display_path(output)} ({len(text):,} characters)", err=True)
 
 
 @main.command()
@@ -262,7 +271,7 @@ def deploy(file: Path, env_name: str, dry_run: bool, offline: bool, yes: bool) -
     """
     if offline and not dry_run:
         raise UsageError("--offline reads nothing from AWS, so it can only plan: add --dry-run")
-    from smdsl.compile.builder import compile_pipeline
+    from smdsl.compile.cache import compile_cached
     from smdsl.deploy.aws import (
         DRY_RUN_PATIENCE,
         AwsClients,
@@ -274,7 +283,7 @@ def deploy(file: Path, env_name: str, dry_run: bool, offline: bool, yes: bool) -
     from smdsl.deploy.report import describe_plan
 
     graph = _graph(file, env_name, for_deploy=True)
-    compiled = compile_pipeline(graph)
+    compiled, _ = compile_cached(graph)
     if offline:
         plan = make_plan(compiled, None, list(compiled.code), offline=True)
         click.echo(describe_plan(plan, dry_run=True))

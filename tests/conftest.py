@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,11 +35,21 @@ TEST_SETTINGS = {"SMDSL_SHARED_DIR"}
 """Variables that configure the test suite itself (where shared/ is), not smdsl: kept."""
 
 
+TEST_CACHE = Path(tempfile.mkdtemp(prefix="smdsl-test-cache-"))
+"""smdsl's cache for this test session: never the user's. The compiled-definition cache is off
+unless a test turns it on (SMDSL_NO_CACHE=""), so that each test compiles what it checks."""
+
+CACHE_ENV = {"SMDSL_CACHE_DIR": str(TEST_CACHE), "SMDSL_NO_CACHE": "1"}
+os.environ.update(CACHE_ENV)  # for in-process tests too
+
+
 def clean_env(**extra: str) -> dict[str, str]:
-    """The current environment without AWS or smdsl settings, plus ``extra``."""
+    """The current environment without AWS or smdsl settings, plus the test cache and
+    ``extra``."""
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SMDSL_", "SAGEMAKER_"))
     }
+    env.update(CACHE_ENV)
     env.update(extra)
     return env
 

@@ -102,7 +102,7 @@ def deployment(moto_server: RecordingMotoServer) -> Iterator[Deployment]:
     tags = sagemaker.list_tags(ResourceArn=described["PipelineArn"])["Tags"]
     listed = s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])
     objects = {o["Key"]: s3.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read() for o in listed}
-    compiled = run_cli("definition", str(PIPELINE), "--env", "dev", check=True).stdout
+    compiled = run_cli("definition", str(PIPELINE), "--env", "dev", "--compact", check=True).stdout
 
     moto_server.requests.clear()
     second_out = _deploy(moto_server)

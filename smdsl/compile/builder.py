@@ -34,31 +34,62 @@ class CompiledPipeline:
     code: tuple[CodeObject, ...]
 
 
-def compile_pipeline(graph: PipelineGraph) -> CompiledPipeline:
-    """Compile ``graph`` to a definition with no network I/O."""
+@dataclass(frozen=True)
+class CompilePlan:
+    """What compiling needs besides the SDK: the deploy settings and every step's code."""
+
+    graph: PipelineGraph
+    region: str
+    role: str
+    bucket: str
+    code: dict[str, StepCode | None]
+
+    def assemble(self, definition: str) -> CompiledPipeline:
+        """The compiled pipeline with ``definition``, however it was obtained."""
+        env = self.graph.env
+        objects: dict[str, CodeObject] = {}
+        for step_code in self.code.values():
+            for obj in step_code.objects if step_code else ():
+                objects.setdefault(obj.key, obj)
+        return CompiledPipeline(
+            name=self.graph.pipeline_name,
+            definition=definition,
+            role_arn=self.role,
+            region=self.region,
+            bucket=self.bucket,
+            prefix=env.prefix,
+            description=self.graph.description,
+            tags=dict(env.tags),
+            code=tuple(objects[k] for k in sorted(objects)),
+        )
+
+
+def plan_compile(graph: PipelineGraph) -> CompilePlan:
+    """Check the deploy settings and pack every step's code: all of compiling but the SDK."""
     env = graph.env
     where = find_env_file(graph.module.path).describe(env.name)
     region, role, bucket = require_deploy_settings(env, where)
     project = project_root(graph.module.path)
     code = {name: _plan_code(node, env, project) for name, node in graph.nodes.items()}
-    with offline_sdk(region) as workdir:
-        compilation = Compilation(graph, code, region, role, bucket, workdir)
+    return CompilePlan(graph, region, role, bucket, code)
+
+
+def compile_pipeline(graph: PipelineGraph, plan: CompilePlan | None = None) -> CompiledPipeline:
+    """Compile ``graph`` to a definition with no network I/O.
+
+    The definition is compact JSON, byte-stable: what deploy sends and compares. :func:`pretty`
+    indents it for people.
+    """
+    plan = plan or plan_compile(graph)
+    with offline_sdk(plan.region) as workdir:
+        compilation = Compilation(graph, plan.code, plan.region, plan.role, plan.bucket, workdir)
         definition = _definition(compilation)
-    objects: dict[str, CodeObject] = {}
-    for step_code in code.values():
-        for obj in step_code.objects if step_code else ():
-            objects.setdefault(obj.key, obj)
-    return CompiledPipeline(
-        name=graph.pipeline_name,
-        definition=definition,
-        role_arn=role,
-        region=region,
-        bucket=bucket,
-        prefix=env.prefix,
-        description=graph.description,
-        tags=dict(env.tags),
-        code=tuple(objects[k] for k in sorted(objects)),
-    )
+    return plan.assemble(definition)
+
+
+def pretty(definition: str) -> str:
+    """A compiled definition indented for people, ending with a newline."""
+    return json.dumps(json.loads(definition), indent=2) + "\n"
 
 
 def _plan_code(node: StepNode, env: Env, project: Path) -> StepCode | None:
@@ -138,7 +169,7 @@ def _definition(compilation: Compilation) -> str:
             f"writing its definition: {type(exc).__name__}: {exc}"
         ) from exc
     try:
-        return json.dumps(json.loads(written), indent=2, allow_nan=False) + "\n"
+        return json.dumps(json.loads(written), separators=(",", ":"), allow_nan=False)
     except ValueError as exc:  # NaN or infinity: valid Python, not valid JSON
         raise CompileError(
             f"{display_path(graph.module.path)}: the definition holds a value JSON "

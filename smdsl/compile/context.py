@@ -69,6 +69,7 @@ class Compilation:
         )
         self.parameters = {p.name: _sdk_parameter(p) for p in graph.parameters}
         self.steps: dict[str, Any] = {}
+        self.images: dict[tuple[str | None, ...], str] = {}  # image_uris.retrieve, by its args
 
     def value(self, value: Any, as_string: bool = False) -> Any:
         """A config value as the SDK wants it: literals, parameters, properties, functions.
@@ -240,13 +241,25 @@ class StepBuild:
             return options.image_uri
         from sagemaker.core import image_uris
 
+        instance_type = self.instance_type_default(options.image_instance_type)
+        key = (
+            options.framework,
+            options.framework_version,
+            options.py_version,
+            self.region,
+            instance_type,
+            scope,
+        )
+        known = self.compilation.images.get(key)
+        if known is not None:
+            return known
         try:
             uri: str = image_uris.retrieve(
                 framework=options.framework,
                 region=self.region,
                 version=options.framework_version,
                 py_version=options.py_version,
-                instance_type=self.instance_type_default(options.image_instance_type),
+                instance_type=instance_type,
                 image_scope=scope,
             )
         except ValueError as exc:
@@ -254,6 +267,7 @@ class StepBuild:
                 f"{self.where}: framework={options.framework!r} "
                 f"framework_version={options.framework_version!r}: {exc}"
             ) from None
+        self.compilation.images[key] = uri
         return uri
 
     @property

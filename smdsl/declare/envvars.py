@@ -17,9 +17,15 @@ from smdsl.errors import EnvConfigError
 
 PREFIX = "SMDSL_"
 
-COMMAND_LINE_VARIABLES = ("SMDSL_ENV", "SMDSL_DEBUG")
-"""Read by smdsl's command line, as written: the profile to use without ``--env``, and whether
-to show the traceback of an error. Not profile settings."""
+COMMAND_LINE_VARIABLES = (
+    "SMDSL_ENV",
+    "SMDSL_DEBUG",
+    "SMDSL_CACHE_DIR",
+    "SMDSL_NO_CACHE",
+)
+"""Read by smdsl's command line, as written: the profile to use without ``--env``, whether to
+show the traceback of an error, where the cache is and whether to use it. Not profile
+settings."""
 
 NOT_SETTINGS = (*COMMAND_LINE_VARIABLES, "SMDSL_SHARED_DIR")
 """``SMDSL_*`` variables that are read but are not profile settings: the command line's, and

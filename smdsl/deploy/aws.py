@@ -7,14 +7,19 @@ from __future__ import annotations
 
 import ast
 import json
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from smdsl.compile.builder import CompiledPipeline
 from smdsl.compile.bundles import CodeObject
 from smdsl.declare.env import RESERVED_TAG_PREFIXES
 from smdsl.deploy.diff import definition_changes
 from smdsl.errors import DeployError
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 INLINE_LIMIT = 1_048_576
 """Longest definition SageMaker takes inline; longer ones go through S3."""
@@ -169,18 +174,35 @@ def missing_code(aws: AwsClients, bucket: str, objects: tuple[CodeObject, ...]) 
         raise DeployError(f"S3 bucket {bucket!r} {reason} (HTTP {status})") from None
     except Exception as exc:
         raise aws_failure(f"HeadBucket {bucket}", exc) from None
-    missing = []
-    for obj in objects:
+
+    def is_missing(obj: CodeObject) -> bool:
         try:
             aws.s3.head_object(Bucket=bucket, Key=obj.key)
         except ClientError as exc:
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
             if status != 404:
                 raise DeployError(f"cannot check s3://{bucket}/{obj.key}: HTTP {status}") from None
-            missing.append(obj)
+            return True
         except Exception as exc:
             raise aws_failure(f"HeadObject s3://{bucket}/{obj.key}", exc) from None
-    return missing
+        return False
+
+    found = in_parallel(is_missing, objects)
+    return [obj for obj, missing in zip(objects, found, strict=True) if missing]
+
+
+PARALLEL = 16
+"""How many S3 requests a deploy has in flight at once (boto3 clients are thread-safe)."""
+
+
+def in_parallel(function: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    """``[function(item) for item in items]``, up to :data:`PARALLEL` at a time; the first
+    error (in the order of ``items``) is raised once all have finished."""
+    if len(items) <= 1:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(PARALLEL, len(items))) as pool:
+        futures = [pool.submit(function, item) for item in items]
+    return [future.result() for future in futures]
 
 
 def make_plan(
@@ -212,8 +234,12 @@ def make_plan(
 def apply_plan(aws: AwsClients, plan: Plan) -> None:
     """Upload missing code, then create or update the pipeline and its tags."""
     pipeline = plan.pipeline
-    for obj in plan.uploads:
-        aws.call(aws.s3, "PutObject", Bucket=pipeline.bucket, Key=obj.key, Body=obj.body)
+    in_parallel(
+        lambda obj: aws.call(
+            aws.s3, "PutObject", Bucket=pipeline.bucket, Key=obj.key, Body=obj.body
+        ),
+        plan.uploads,
+    )
     if plan.deployed is None or plan.changes:
         common: dict[str, Any] = {
             "PipelineName": pipeline.name,

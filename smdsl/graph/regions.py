@@ -1,8 +1,10 @@
 """The AWS regions where SageMaker runs, read from the endpoint data that botocore ships.
 
 botocore's endpoint data lists, per partition (aws, aws-cn, aws-us-gov, the isolated ones), the
-regions each service has an endpoint in. It needs no network and no credentials, and reading it
-costs about 0.1 s, so it is read once, and only when a profile names a region.
+regions each service has an endpoint in. It needs no network and no credentials, but reading it
+(and the SageMaker model, for the service's endpoint prefix) costs about 0.2 s, so the list is
+derived once per botocore installation and kept in smdsl's cache (:mod:`smdsl.graph.cache`),
+and read only when a profile names a region.
 """
 
 from __future__ import annotations
@@ -10,10 +12,27 @@ from __future__ import annotations
 import difflib
 import functools
 
+from smdsl.graph import cache
+
+DATA_FILES = (("endpoints",), ("sagemaker", "*", "service-2"))
+"""botocore's data files the list is derived from: the endpoints, and the SageMaker API's
+model (which names its endpoint prefix)."""
+
 
 @functools.cache
 def sagemaker_regions() -> frozenset[str]:
     """Every region, in every partition, where the SageMaker API has an endpoint."""
+    key = cache.botocore_key(*DATA_FILES)
+    kept = cache.load("regions", key)
+    if isinstance(kept, list) and all(isinstance(region, str) for region in kept):
+        return frozenset(kept)
+    regions = derive_regions()
+    cache.store("regions", key, sorted(regions))
+    return regions
+
+
+def derive_regions() -> frozenset[str]:
+    """The regions as botocore lists them, partition by partition."""
     import botocore.session
 
     session = botocore.session.get_session()
