@@ -7,12 +7,10 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from smdsl.declare.env import load_env
-from smdsl.declare.envfile import find_env_file
 from smdsl.errors import (
     EnvConfigError,
     GraphError,
@@ -21,10 +19,14 @@ from smdsl.errors import (
     UsageError,
     display_path,
 )
-from smdsl.graph.build import build_graph
-from smdsl.graph.loader import load_pipeline
-from smdsl.graph.model import PipelineGraph
-from smdsl.graph.render import FORMATS, render
+from smdsl.graph.render import FORMATS
+
+if TYPE_CHECKING:
+    from smdsl.graph.model import PipelineGraph
+
+# What a command needs is imported when it runs, so that ``smdsl --help`` and ``--version``
+# import neither smdsl's models (pydantic) nor networkx, botocore or the SDK.
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -83,6 +85,10 @@ def env_option(required: bool, without: str = "") -> Callable[[F], F]:
 
 
 def _graph(file: Path, env_name: str | None, for_deploy: bool = False) -> PipelineGraph:
+    from smdsl.declare.env import load_env
+    from smdsl.graph.build import build_graph
+    from smdsl.graph.loader import load_pipeline
+
     module = load_pipeline(file)
     graph = build_graph(module, load_env(module.path, env_name), for_deploy=for_deploy)
     _warn(graph.warnings)
@@ -113,6 +119,14 @@ def main() -> None:
       smdsl graph pipeline.py               show the steps and their edges
       smdsl definition pipeline.py -e dev   print the compiled definition JSON (offline)
       smdsl deploy pipeline.py -e dev       upload code, then create or update the pipeline
+
+    \b
+    Environment:
+      SMDSL_ENV        the profile to use when --env is not given
+      SMDSL_DEBUG=1    show the traceback of an error
+      SMDSL_CACHE_DIR  where smdsl keeps what it derives once and reuses (default:
+                       $XDG_CACHE_HOME/smdsl, else ~/.cache/smdsl); SMDSL_NO_CACHE=1 turns
+                       the cache off
     """
 
 
@@ -133,6 +147,11 @@ def validate(file: Path, env_name: str | None) -> None:
       smdsl validate examples/quickstart/pipeline.py
       smdsl validate pipeline.py --env prod
     """
+    from smdsl.declare.env import load_env
+    from smdsl.declare.envfile import find_env_file
+    from smdsl.graph.build import build_graph
+    from smdsl.graph.loader import load_pipeline
+
     module = load_pipeline(file)
     if env_name is not None:
         names: list[str | None] = [env_name]
@@ -187,6 +206,7 @@ def graph(file: Path, env_name: str | None, fmt: str) -> None:
       smdsl graph examples/quickstart/pipeline.py
       smdsl graph pipeline.py --format dot | dot -Tpng > pipeline.png
     """
+    from smdsl.graph.render import render
 
     click.echo(render(_graph(file, env_name), fmt), nl=False)
 

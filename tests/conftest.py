@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ast
+import atexit
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -36,10 +38,16 @@ TEST_SETTINGS = {"SMDSL_SHARED_DIR"}
 
 
 TEST_CACHE = Path(tempfile.mkdtemp(prefix="smdsl-test-cache-"))
+atexit.register(shutil.rmtree, TEST_CACHE, ignore_errors=True)  # each process its own
 """smdsl's cache for this test session: never the user's. The compiled-definition cache is off
 unless a test turns it on (SMDSL_NO_CACHE=""), so that each test compiles what it checks."""
 
-CACHE_ENV = {"SMDSL_CACHE_DIR": str(TEST_CACHE), "SMDSL_NO_CACHE": "1"}
+CACHE_ENV = {
+    "SMDSL_CACHE_DIR": str(TEST_CACHE),
+    "SMDSL_NO_CACHE": "1",
+    # where smdsl's cache goes when a test module drops every SMDSL_* variable
+    "XDG_CACHE_HOME": str(TEST_CACHE / "xdg"),
+}
 os.environ.update(CACHE_ENV)  # for in-process tests too
 
 
@@ -102,11 +110,13 @@ def sdk_modules_after(script: str) -> list[str]:
 
 @pytest.fixture(autouse=True)
 def _no_ambient_aws(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never see the developer's AWS or smdsl settings."""
+    """Tests never see the developer's AWS or smdsl settings, and never use the user's cache."""
     for key in list(os.environ):
         if key.startswith(("AWS_", "SMDSL_")) and key not in TEST_SETTINGS:
             monkeypatch.delenv(key)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    for key, value in CACHE_ENV.items():
+        monkeypatch.setenv(key, value)
 
 
 @pytest.fixture(scope="session")

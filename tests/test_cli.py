@@ -130,9 +130,9 @@ def test_a_broken_pipeline_never_reaches_aws(aws: RecordingMotoServer, tmp_path:
 
 
 def test_internal_errors_are_reported_as_bugs_without_traceback(mocker: object) -> None:
-    import smdsl.cli
+    import smdsl.graph.loader
 
-    mocker.patch.object(smdsl.cli, "load_pipeline", side_effect=RuntimeError("boom"))  # type: ignore[attr-defined]
+    mocker.patch.object(smdsl.graph.loader, "load_pipeline", side_effect=RuntimeError("boom"))  # type: ignore[attr-defined]
     result = CliRunner().invoke(main, ["validate", str(QUICKSTART / "pipeline.py")])
     assert result.exit_code == 70
     assert "internal error in smdsl: RuntimeError: boom" in result.output

@@ -50,7 +50,9 @@ def test_deploy_creates_the_pipeline_as_compiled(aws: RecordingMotoServer) -> No
     assert f"created pipeline {NAME}" in out
 
     described = _sagemaker().describe_pipeline(PipelineName=NAME)
-    compiled = run_cli("definition", str(QUICKSTART / "pipeline.py"), "--env", "dev", "--compact", check=True)
+    compiled = run_cli(
+        "definition", str(QUICKSTART / "pipeline.py"), "--env", "dev", "--compact", check=True
+    )
     assert described["PipelineDefinition"] == compiled.stdout
     assert described["RoleArn"] == "arn:aws:iam::111122223333:role/SageMakerPipelineRole"
     assert described["PipelineDescription"].startswith("Quickstart: split a churn data set")
@@ -252,7 +254,9 @@ def test_a_definition_too_long_to_send_inline_goes_through_s3(
     keys = [o["Key"] for o in _s3().list_objects_v2(Bucket=BUCKET)["Contents"]]
     [definition_key] = [k for k in keys if k.startswith("quickstart/definitions/quickstart-dev/")]
     stored = _s3().get_object(Bucket=BUCKET, Key=definition_key)["Body"].read().decode()
-    compiled = run_cli("definition", str(QUICKSTART / "pipeline.py"), "--env", "dev", "--compact", check=True)
+    compiled = run_cli(
+        "definition", str(QUICKSTART / "pipeline.py"), "--env", "dev", "--compact", check=True
+    )
     assert stored == compiled.stdout
 
     aws.requests.clear()

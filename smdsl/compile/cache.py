@@ -29,6 +29,7 @@ from typing import Any
 
 import smdsl
 from smdsl.compile.builder import CompiledPipeline, CompilePlan, compile_pipeline, plan_compile
+from smdsl.graph.cache import cache_dir
 from smdsl.graph.model import PipelineGraph
 
 FORMAT = "smdsl-definition-cache-1"
@@ -38,22 +39,14 @@ KEEP = 200
 _BUILTIN_COMPILE = "smdsl.compile.kinds."
 
 
-def cache_dir() -> Path:
-    """Where smdsl keeps what it derives once and reuses."""
-    configured = os.environ.get("SMDSL_CACHE_DIR")
-    if configured:
-        return Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "smdsl"
-
-
 def compile_cached(graph: PipelineGraph) -> tuple[CompiledPipeline, bool]:
     """The compiled pipeline, from the cache when its digest is there; and whether it was."""
     plan = plan_compile(graph)
     key = digest(plan)
-    if key is None:
+    folder = cache_dir()
+    if key is None or folder is None:
         return compile_pipeline(graph, plan), False
-    path = cache_dir() / "definitions" / f"{key}.json"
+    path = folder / "definitions" / f"{key}.json"
     found = _read(path)
     if found is not None:
         with contextlib.suppress(OSError):

@@ -148,14 +148,25 @@ def register_step_kind(kind: StepKind) -> StepKind:
     return kind
 
 
+BUILTIN_KIND_MODULES = ("smdsl.declare.steps", "smdsl.declare.control", "smdsl.declare.models")
+"""The modules that register smdsl's own kinds (imported when the registry is read)."""
+
+
 def step_kind(name: str) -> StepKind:
     """The registered kind called ``name``."""
+    _import_builtin_kinds()
     return _KINDS[name]
 
 
 def step_kinds() -> list[StepKind]:
-    """Every registered kind, in registration order."""
+    """Every registered kind, in registration order: smdsl's own, then any others."""
+    _import_builtin_kinds()
     return list(_KINDS.values())
+
+
+def _import_builtin_kinds() -> None:
+    for module in BUILTIN_KIND_MODULES:
+        importlib.import_module(module)
 
 
 def _name(target: object) -> str:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from smdsl.declare.base import StepConfig
 from smdsl.declare.env import Env
@@ -16,6 +14,9 @@ from smdsl.declare.params import Parameter
 from smdsl.declare.steps import StepFunction
 from smdsl.errors import Problem, SourceLocation
 from smdsl.graph.loader import PipelineModule
+
+if TYPE_CHECKING:  # the graph is built by smdsl.graph.build: this module needs no networkx
+    import networkx as nx
 
 DESCRIPTION_LIMIT = 3072
 """The longest pipeline description SageMaker accepts."""

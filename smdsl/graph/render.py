@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from smdsl.graph.model import PipelineGraph, StepNode
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from smdsl.graph.model import PipelineGraph, StepNode
 
 FORMATS = ("text", "mermaid", "dot")
 
