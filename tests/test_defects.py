@@ -383,8 +383,9 @@ def test_smdsl_debug_keeps_the_exit_code_of_an_internal_error(mocker: Any) -> No
     from click.testing import CliRunner
 
     import smdsl.cli
+    import smdsl.graph.loader
 
-    mocker.patch.object(smdsl.cli, "load_pipeline", side_effect=RuntimeError("boom"))
+    mocker.patch.object(smdsl.graph.loader, "load_pipeline", side_effect=RuntimeError("boom"))
     result = CliRunner(env={"SMDSL_DEBUG": "1"}).invoke(
         smdsl.cli.main, ["validate", str(CORE / "count_parameter.py")]
     )

@@ -755,4 +755,4 @@ def test_abalone_compiles_to_the_hand_written_definition() -> None:
 def test_abalone_compiles_to_the_same_bytes_twice() -> None:
     first, second = compile_abalone(), compile_abalone()
     assert first.encode() == second.encode()
-    assert '"Name": "check_mse"' in first
+    assert '"Name":"check_mse"' in first
