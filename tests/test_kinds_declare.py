@@ -610,3 +610,10 @@ def test_a_transform_instance_count_parameter_is_refused_when_declared() -> None
         @transform_step(instance_type="ml.m5.large", instance_count=count)
         def score() -> Transform:
             return Transform(model="m", input="s3://smdsl-kinds/in/")
+
+
+def test_a_transform_model_parameter_must_be_a_string_one() -> None:
+    with pytest.raises(ValueError, match="a model's name needs a String one"):
+        Transform(model=param("Threshold", default=1.0), input="s3://smdsl-kinds/in/")
+    named = Transform(model=param("ModelName", default="m"), input="s3://smdsl-kinds/in/")
+    assert isinstance(named.model, Parameter)

@@ -206,6 +206,15 @@ class Transform(StepConfig):
     def _s3(cls, value: Any) -> Any:
         return check_s3_uri(value) if isinstance(value, str) else value
 
+    @field_validator("model")
+    @classmethod
+    def _model_parameter(cls, value: Any) -> Any:
+        if isinstance(value, Parameter) and value.type != "String":
+            raise ValueError(
+                f"parameter {value.name!r} is {value.type}; a model's name needs a String one"
+            )
+        return value
+
 
 MODEL = register_step_kind(
     StepKind(
