@@ -12,7 +12,7 @@ values, execution variables) and literals; it imports nothing else of smdsl's va
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Annotated, Any, ClassVar, Literal, NoReturn
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
@@ -179,10 +179,6 @@ class Predicate(BaseModel):
     def __bool__(self) -> NoReturn:
         raise TypeError(_NO_TRUTH)
 
-    def operands(self) -> Iterator[tuple[str, Comparison | IsIn]]:
-        """Every comparison and membership test inside, with its path from this condition."""
-        yield from ()
-
 
 def _condition(value: object, operator: str) -> Predicate:
     if isinstance(value, Predicate):
@@ -203,9 +199,6 @@ class Comparison(Predicate):
     left: Operand
     right: Operand
 
-    def operands(self) -> Iterator[tuple[str, Comparison | IsIn]]:
-        yield "", self
-
     def __str__(self) -> str:
         return f"{_text(self.left)} {OPERATORS[self.type]} {_text(self.right)}"
 
@@ -216,9 +209,6 @@ class IsIn(Predicate):
     value: Operand
     values: tuple[Operand, ...]
 
-    def operands(self) -> Iterator[tuple[str, Comparison | IsIn]]:
-        yield "", self
-
     def __str__(self) -> str:
         return f"{_text(self.value)}.is_in([{', '.join(_text(v) for v in self.values)}])"
 
@@ -228,11 +218,6 @@ class _Combination(Predicate):
 
     conditions: tuple[Predicate, ...]
     joiner: ClassVar[str] = ""
-
-    def operands(self) -> Iterator[tuple[str, Comparison | IsIn]]:
-        for index, condition in enumerate(self.conditions):
-            for path, found in condition.operands():
-                yield f".conditions[{index}]{path}", found
 
     def __str__(self) -> str:
         return f" {self.joiner} ".join(f"({c})" for c in self.conditions)
@@ -254,10 +239,6 @@ class Not(Predicate):
     """The condition does not hold: ``~a``."""
 
     condition: Predicate
-
-    def operands(self) -> Iterator[tuple[str, Comparison | IsIn]]:
-        for path, found in self.condition.operands():
-            yield f".condition{path}", found
 
     def __str__(self) -> str:
         return f"~({self.condition})"

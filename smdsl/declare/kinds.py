@@ -152,12 +152,6 @@ BUILTIN_KIND_MODULES = ("smdsl.declare.steps", "smdsl.declare.control", "smdsl.d
 """The modules that register smdsl's own kinds (imported when the registry is read)."""
 
 
-def step_kind(name: str) -> StepKind:
-    """The registered kind called ``name``."""
-    _import_builtin_kinds()
-    return _KINDS[name]
-
-
 def step_kinds() -> list[StepKind]:
     """Every registered kind, in registration order: smdsl's own, then any others."""
     _import_builtin_kinds()

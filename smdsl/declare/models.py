@@ -17,7 +17,7 @@ from smdsl.declare.refs import ModelArtifactsRef, ModelName, OutputRef, StepProp
 from smdsl.declare.s3uri import check_s3_uri
 from smdsl.declare.steps import StepFunction, declare_step, settings
 from smdsl.declare.validation import accepting
-from smdsl.errors import did_you_mean
+from smdsl.errors import DeclarationError, did_you_mean
 
 ModelData = Annotated[
     str | Parameter | ModelArtifactsRef | OutputRef | StepProperty | Join,
@@ -334,8 +334,6 @@ def _check_called(kind: str, function: Any) -> None:
 
 
 def _missing(kind: str, example: str) -> Exception:
-    from smdsl.errors import DeclarationError
-
     return DeclarationError(f"@{kind}_step needs its settings: @{kind}_step({example})")
 
 
