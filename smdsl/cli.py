@@ -119,6 +119,7 @@ def main() -> None:
       smdsl graph pipeline.py               show the steps and their edges
       smdsl definition pipeline.py -e dev   print the compiled definition JSON (offline)
       smdsl deploy pipeline.py -e dev       upload code, then create or update the pipeline
+      smdsl run pipeline.py --local         run it on this machine (no AWS, no Docker)
 
     \b
     Environment:
@@ -323,6 +324,11 @@ def deploy(file: Path, env_name: str, dry_run: bool, offline: bool, yes: bool) -
     verb = {"create": "created", "update": "updated", "tag": "retagged", "none": "checked"}
     click.secho(f"{verb[plan.action]} pipeline {compiled.name} in {compiled.region}", fg="green")
 
+
+from smdsl.cli_run import models, run  # noqa: E402  (the local loop's commands)
+
+main.add_command(run)
+main.add_command(models)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -118,6 +118,7 @@ CONDITION = register_step_kind(
         name="condition",
         config=Condition,
         compile="smdsl.compile.kinds.control:compile_condition",
+        local="smdsl.local.kinds.control:ConditionRunner",
     )
 )
 FAIL = register_step_kind(
@@ -125,6 +126,7 @@ FAIL = register_step_kind(
         name="fail",
         config=Fail,
         compile="smdsl.compile.kinds.control:compile_fail",
+        local="smdsl.local.kinds.control:FailRunner",
     )
 )
 

@@ -96,6 +96,9 @@ class Env(BaseSettings):
     description: str | None = None
     tags: dict[str, str] = {}
     steps: dict[str, StepOverride] = {}
+    local_data: str | None = None
+    """The folder ``smdsl run --local`` reads ``s3://`` data from, laid out as
+    ``<bucket>/<key>``; relative to the profile file (default: ``data/`` beside the pipeline)."""
 
     @classmethod
     def settings_customise_sources(

@@ -35,7 +35,8 @@ class StepKind:
 
     ``compile`` is a function ``(build: StepBuild) -> SDK step`` (see
     :class:`smdsl.compile.context.StepBuild`) or its import path ``"package.module:function"``;
-    ``code``, when given, plans the code objects a step uploads the same way.
+    ``code``, when given, plans the code objects a step uploads the same way; ``local`` names
+    how ``smdsl run --local`` runs the kind's steps.
     """
 
     name: str
@@ -44,6 +45,9 @@ class StepKind:
     options: type[StepOptions] = StepOptions
     code: str | Callable[..., Any] | None = None
     provides: Provides = field(default_factory=frozenset)
+    local: str | Callable[..., Any] | None = None
+    """How ``smdsl run --local`` runs a step of this kind: a :class:`smdsl.local.LocalRunner`
+    subclass or its import path; a kind without one is reported as not runnable locally."""
     namespace: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
     """The namespace of the module that registered the kind (set by register_step_kind): a
     compile function named by path in that very module is found there, so a kind module that
@@ -67,10 +71,21 @@ class StepKind:
             return None
         return self._resolve(self.code, "code planner")
 
+    def local_runner(self) -> Any:
+        """The local runner class of this kind, imported when it is named by path; or None."""
+        if self.local is None:
+            return None
+        return self._resolve(self.local, "local runner")
+
     def target_problems(self) -> list[str]:
         """Why a function named by path cannot be found, checked without importing it."""
         found = []
-        for role, target in (("compile function", self.compile), ("code planner", self.code)):
+        targets = (
+            ("compile function", self.compile),
+            ("code planner", self.code),
+            ("local runner", self.local),
+        )
+        for role, target in targets:
             if isinstance(target, str):
                 problem = self._path_problem(target)
                 if problem:
@@ -179,4 +194,5 @@ def _identity(kind: StepKind) -> tuple[str, ...]:
         _name(kind.compile),
         _name(kind.code) if kind.code is not None else "",
         ",".join(sorted(kind.provides)),
+        _name(kind.local) if kind.local is not None else "",
     )

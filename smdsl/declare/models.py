@@ -222,6 +222,7 @@ MODEL = register_step_kind(
         config=Model,
         options=ModelOptions,
         compile="smdsl.compile.kinds.models:compile_model",
+        local="smdsl.local.kinds.models:ModelRunner",
         code="smdsl.compile.kinds.models:inference_code",
         provides=frozenset({"model_name"}),
     )
@@ -232,6 +233,7 @@ REGISTER = register_step_kind(
         config=Register,
         options=ModelOptions,
         compile="smdsl.compile.kinds.models:compile_register",
+        local="smdsl.local.kinds.models:RegisterRunner",
         code="smdsl.compile.kinds.models:inference_code",
     )
 )
@@ -241,6 +243,7 @@ TRANSFORM = register_step_kind(
         config=Transform,
         options=TransformOptions,
         compile="smdsl.compile.kinds.transform:compile_transform",
+        local="smdsl.local.kinds.transform:TransformRunner",
     )
 )
 

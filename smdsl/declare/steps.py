@@ -38,6 +38,7 @@ PROCESSING = register_step_kind(
         config=Processing,
         options=ProcessingOptions,
         compile="smdsl.compile.kinds.processing:compile_processing",
+        local="smdsl.local.kinds.processing:ProcessingRunner",
         code="smdsl.compile.kinds.processing:processing_code",
         provides=frozenset({"outputs", "property_files"}),
     )
@@ -48,6 +49,7 @@ TRAINING = register_step_kind(
         config=Training,
         options=TrainingOptions,
         compile="smdsl.compile.kinds.training:compile_training",
+        local="smdsl.local.kinds.training:TrainingRunner",
         code="smdsl.compile.kinds.training:training_code",
         provides=frozenset({"model_artifacts"}),
     )

@@ -1,0 +1,1 @@
+"""How each built-in step kind runs locally: one module per kind, named by its StepKind."""

@@ -1,0 +1,138 @@
+"""Run a script as if it were inside a SageMaker container: ``/opt/ml/...`` paths are redirected.
+
+Executed by path (``python sandbox.py SCRIPT [ARGS...]``) in the subprocess that runs a step's
+script, before the script and anything it imports. It reads ``SMDSL_PATH_MAP``, a JSON object of
+container path -> host folder (``{"/opt/ml": "/home/me/.smdsl/runs/p/r/step/.container"}``),
+and wraps the Python functions that take a path (``open``, ``os.stat``, ``os.listdir``,
+``os.scandir``, ``os.makedirs`` through ``os.mkdir``...), so that ``glob``, ``pathlib``,
+``shutil``, ``tarfile``, pandas and numpy see the container's layout. Code that opens files
+outside Python (a C library given a path, a subprocess) is not redirected: docs/local.md says so,
+and smdsl's runner shows the one-line change when such a script fails.
+
+Standard library only: it runs in whatever Python runs the script.
+"""
+
+from __future__ import annotations
+
+import builtins
+import io
+import json
+import os
+import runpy
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+_MAP: list[tuple[str, str]] = []
+
+_PATH_FIRST = (
+    "stat",
+    "lstat",
+    "listdir",
+    "scandir",
+    "mkdir",
+    "rmdir",
+    "remove",
+    "unlink",
+    "chdir",
+    "access",
+    "utime",
+    "chmod",
+    "readlink",
+    "truncate",
+)
+_TWO_PATHS = ("rename", "replace", "link", "symlink")
+
+
+def host_path(path: Any) -> Any:
+    """``path`` on the host when it lies under a mapped container path; otherwise unchanged."""
+    if isinstance(path, int) or not _MAP:
+        return path
+    try:
+        text = os.fspath(path)
+    except TypeError:
+        return path
+    as_bytes = isinstance(text, bytes)
+    name = os.fsdecode(text) if as_bytes else text
+    for container, host in _MAP:
+        if name == container or name.startswith(container + "/"):
+            mapped = host + name[len(container) :]
+            return os.fsencode(mapped) if as_bytes else mapped
+    return path
+
+
+def _first(function: Callable[..., Any]) -> Callable[..., Any]:
+    def wrapped(path: Any = ".", *args: Any, **kwargs: Any) -> Any:
+        return function(host_path(path), *args, **kwargs)
+
+    wrapped.__name__ = getattr(function, "__name__", "wrapped")
+    wrapped.__doc__ = function.__doc__
+    return wrapped
+
+
+def _both(function: Callable[..., Any]) -> Callable[..., Any]:
+    def wrapped(source: Any, target: Any, *args: Any, **kwargs: Any) -> Any:
+        return function(host_path(source), host_path(target), *args, **kwargs)
+
+    wrapped.__name__ = getattr(function, "__name__", "wrapped")
+    wrapped.__doc__ = function.__doc__
+    return wrapped
+
+
+def install(mapping: dict[str, str]) -> None:
+    """Redirect the container paths in ``mapping`` (longest first) to their host folders."""
+    _MAP[:] = sorted(
+        ((c.rstrip("/") or "/", h.rstrip("/")) for c, h in mapping.items()),
+        key=lambda item: -len(item[0]),
+    )
+    opener = _first(io.open)
+    builtins.open = opener
+    io.open = opener
+    os.open = _first(os.open)
+    for name in _PATH_FIRST:
+        if hasattr(os, name):
+            setattr(os, name, _first(getattr(os, name)))
+    for name in _TWO_PATHS:
+        if hasattr(os, name):
+            setattr(os, name, _both(getattr(os, name)))
+    tarfile = sys.modules.get("tarfile")
+    if tarfile is not None:  # it keeps its own reference to open
+        tarfile.bltn_open = opener  # type: ignore[attr-defined]
+
+
+def _report(error: BaseException, sources: dict[str, str]) -> None:
+    """Print the traceback of the script's error without the sandbox's own frames, naming the
+    user's files (``SMDSL_SOURCE_MAP``: staged code folder -> the folder it was copied from)."""
+    shown = traceback.TracebackException.from_exception(error)
+    frames = [
+        frame
+        for frame in shown.stack
+        if frame.filename != __file__ and not frame.filename.startswith("<frozen")
+    ]
+    for frame in frames:
+        for staged, original in sources.items():
+            if frame.filename.startswith(staged + os.sep):
+                frame.filename = original + frame.filename[len(staged) :]
+    shown.stack = traceback.StackSummary.from_list(frames)
+    sys.stderr.write("".join(shown.format()))
+
+
+def main() -> None:
+    if len(sys.argv) < 2:
+        sys.exit("usage: sandbox.py SCRIPT [ARGS...]")
+    install(json.loads(os.environ.get("SMDSL_PATH_MAP", "{}")))
+    script = sys.argv[1]
+    sys.argv = sys.argv[1:]
+    sys.path[0] = os.path.dirname(os.path.abspath(script))
+    try:
+        runpy.run_path(script, run_name="__main__")
+    except (SystemExit, KeyboardInterrupt):
+        raise
+    except BaseException as error:
+        _report(error, json.loads(os.environ.get("SMDSL_SOURCE_MAP", "{}")))
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
