@@ -178,7 +178,7 @@ def run(
     count = len(graph.order)
     title = (
         f"local run {local_run.run_id} of {local_run.pipeline}: {count} step"
-        f"{'s' if count != 1 else ''}, data from {data.describe()}"
+        f"{'s' if count != 1 else ''}, s3:// data from {data.describe()}"
     )
     reporter.begin(title, [(n, graph.nodes[n].kind) for n in graph.order])
     try:

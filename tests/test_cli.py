@@ -11,7 +11,7 @@ from conftest import QUICKSTART, aws_env, clean_env, run_cli, sdk_modules_after
 
 from smdsl.cli import main
 
-COMMANDS = ["validate", "graph", "definition", "deploy"]
+COMMANDS = ["validate", "graph", "definition", "deploy", "run", "models"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -36,6 +36,16 @@ def test_validate_and_graph_do_not_import_the_sagemaker_sdk(command: str) -> Non
         f"main([{command!r}, {str(QUICKSTART / 'pipeline.py')!r}], standalone_mode=False)\n"
     )
     assert sdk_modules_after(code) == []
+
+
+def test_a_local_run_does_not_import_the_sagemaker_sdk(tmp_path: Path) -> None:
+    code = (
+        "from smdsl.cli import main\n"
+        f"main(['run', {str(QUICKSTART / 'pipeline.py')!r}, '--local', '--state-dir', "
+        f"{str(tmp_path)!r}], standalone_mode=False)\n"
+    )
+    assert sdk_modules_after(code) == []
+    assert list((tmp_path / "runs" / "quickstart").glob("*/train/model/model.tar.gz"))
 
 
 def test_validate_reports_ok_with_counts() -> None:

@@ -8,8 +8,9 @@ Conventions in the markdown:
   folder, under its name, when it says ``<!-- docs-test: example -->``);
 - any other ``python`` block is run as a script in that folder;
 - a ``console`` block holds ``$ command`` lines, each run in that folder with the ``smdsl`` of
-  this environment on PATH, followed by the lines it must print: ``...`` skips any lines, a line
-  ending in `` ...`` matches by prefix. A command whose expected output starts with ``error:``
+  this environment on PATH, followed by the lines it must print: ``...`` alone skips any lines,
+  ``...`` inside a line stands for any text, and a line ending in `` ...`` matches by prefix. A
+  command whose expected output starts with ``error:``
   must fail; every other must succeed;
 - a ``bash`` block is a set-up command from README.md: the test command must appear verbatim in
   ``.ci/run``, and the smdsl commands of the other are run from the repository root.
@@ -66,15 +67,21 @@ def expect_lines(expected: list[str], output: str, where: str) -> None:
     for want in expected:
         if want.strip() == "...":
             continue
-        prefix = want.endswith(" ...")
-        target = want[:-4] if prefix else want.rstrip()
+        pattern = _pattern(want.rstrip())
         for index in range(position, len(actual)):
-            line = actual[index]
-            if line.startswith(target) if prefix else line == target:
+            if pattern.fullmatch(actual[index]):
                 position = index + 1
                 break
         else:
             raise AssertionError(f"{where}: expected line {want!r} not found in:\n{output}")
+
+
+def _pattern(want: str) -> re.Pattern[str]:
+    """An expected line as a regex: ``...`` anywhere in it stands for any text (a line ending in
+    `` ...`` matches by prefix)."""
+    if want.endswith(" ..."):
+        want = want[:-4] + "..."
+    return re.compile(".*".join(re.escape(part) for part in want.split("...")))
 
 
 def run_console(block: Block, folder: Path, where: str) -> None:
@@ -101,7 +108,7 @@ def run_console(block: Block, folder: Path, where: str) -> None:
         expect_lines(expected, output, f"{where}: $ {command}")
 
 
-def run_setup_command(block: Block, where: str) -> None:
+def run_setup_command(block: Block, where: str, state_dir: Path) -> None:
     command = block.text.strip()
     if "pytest" in command:
         ci = (ROOT / ".ci" / "run").read_text().splitlines()
@@ -114,7 +121,7 @@ def run_setup_command(block: Block, where: str) -> None:
         result = subprocess.run(
             ["bash", "-c", part],
             cwd=ROOT,
-            env=doc_env(),
+            env={**doc_env(), "SMDSL_LOCAL_DIR": str(state_dir)},  # local runs: not in the repo
             capture_output=True,
             text=True,
             timeout=300,
@@ -150,7 +157,7 @@ def test_every_example_in_the_document_runs(document: Path, tmp_path: Path) -> N
         elif block.lang == "console":
             run_console(block, folder, where)
         elif block.lang == "bash":
-            run_setup_command(block, where)
+            run_setup_command(block, where, tmp_path / "state")
         else:
             # Only diagrams (plain fences) may go unrun; anything else is an untested example.
             assert block.lang == "", f"{where}: a {block.lang} block that no test runs"

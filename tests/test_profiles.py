@@ -180,7 +180,7 @@ def test_an_unknown_profile_field_suggests_the_close_one() -> None:
     line = error(cli("validate", str(ABALONE), "--env", "typo"))
     assert line == (
         f"{TOML}: [envs.typo] bukcet: unknown field (known: region, role_arn, bucket, prefix, "
-        "pipeline_name, description, tags, steps) (did you mean 'bucket'?)"
+        "pipeline_name, description, tags, steps, local_data) (did you mean 'bucket'?)"
     )
 
 

@@ -40,7 +40,7 @@ class Mirror:
     root: Path
 
     def describe(self) -> str:
-        return f"the local data mirror {display_path(self.root)}"
+        return f"the local mirror {display_path(self.root)}/"
 
     def objects(self, uri: str) -> dict[str, Path]:
         """The files an S3 URI names, by their staged relative path (empty when none)."""

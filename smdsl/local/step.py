@@ -208,43 +208,67 @@ class LocalStep:
         cwd: Path,
         pythonpath: Path | None = None,
         sandbox: bool = True,
+        command: Sequence[str] = ("python3",),
+        timeout: int | None = None,
     ) -> str:
         """Run ``script`` with ``args`` in a subprocess of this Python; return its output.
 
-        With ``sandbox`` the script sees /opt/ml as this step's container folder. stdout and
-        stderr go to ``.logs/`` in the step's folder; a non-zero exit raises
-        :class:`StepFailed` with the tail of stderr and a hint when one fits.
+        With ``sandbox`` the script sees /opt/ml as this step's container folder. ``command``
+        is the container's (a processing step's ``command``): a Python one runs the script with
+        this Python, any other (``["bash"]``) runs as it is, without the redirection (the script
+        finds the container folder in ``$SMDSL_OPT_ML``). stdout and stderr go to ``.logs/`` in
+        the step's folder; a non-zero exit, or a run longer than ``timeout`` seconds (the
+        step's ``max_runtime``), raises :class:`StepFailed` with the tail of stderr and a hint
+        when one fits.
         """
         self.logs.mkdir(parents=True, exist_ok=True)
         cwd.mkdir(parents=True, exist_ok=True)
         variables = dict(os.environ)
         variables.update(env)
         variables["PYTHONUNBUFFERED"] = "1"
+        # idle OpenMP threads (XGBoost, scikit-learn) spin and starve other work on few cores
+        variables.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         variables["SMDSL_OPT_ML"] = str(self.host(OPT_ML))
         paths = [str(pythonpath)] if pythonpath else []
         if variables.get("PYTHONPATH"):
             paths.append(variables["PYTHONPATH"])
         if paths:
             variables["PYTHONPATH"] = os.pathsep.join(paths)
-        command = [sys.executable]
-        if sandbox:
+        launch = [sys.executable]
+        if command and not Path(command[0]).name.startswith("python"):
+            launch = list(command)
+        elif sandbox:
             variables["SMDSL_PATH_MAP"] = json.dumps(self.mapped)
             variables["SMDSL_SOURCE_MAP"] = json.dumps(self.sources)
-            command.append(str(RUNTIME / "sandbox.py"))
-        command += [str(script), *args]
+            launch.append(str(RUNTIME / "sandbox.py"))
+        launch += [str(script), *args]
         out_file, err_file = self.logs / "stdout.log", self.logs / "stderr.log"
         started = time.monotonic()
         with open(out_file, "wb") as out, open(err_file, "wb") as err:
-            process = subprocess.run(
-                command, stdout=out, stderr=err, env=variables, cwd=cwd, check=False
-            )
+            try:
+                process = subprocess.run(
+                    launch,
+                    stdout=out,
+                    stderr=err,
+                    env=variables,
+                    cwd=cwd,
+                    check=False,
+                    timeout=timeout,
+                )
+            except subprocess.TimeoutExpired:
+                raise StepFailed(
+                    f"{script.name} was stopped after its max_runtime of {timeout}s",
+                    _tail(err_file.read_text(errors="replace")) + f"\nlog: {err_file}",
+                ) from None
+            except OSError as exc:
+                raise StepFailed(f"cannot start {launch[0]!r}: {exc.strerror}") from None
         output = out_file.read_text(errors="replace")
         if process.returncode != 0:
             stderr = err_file.read_text(errors="replace")
             failure = self.host(f"{OPT_ML}/output/failure")
             reason = failure.read_text(errors="replace").strip() if failure.is_file() else ""
             detail = _tail(stderr)
-            hint = _hint(stderr, script)
+            hint = _hint(stderr, script, self.node.kind)
             shown = display_path(self.sources.get(str(script.parent), str(script.parent)))
             message = f"{Path(shown, script.name).as_posix()} exited with {process.returncode}"
             message += f" after {time.monotonic() - started:.1f}s" + (
@@ -287,7 +311,7 @@ def _tail(text: str, lines: int = STDERR_TAIL) -> str:
     return "\n".join(f"  | {line}" for line in kept)
 
 
-def _hint(stderr: str, script: Path) -> str:
+def _hint(stderr: str, script: Path, kind: str) -> str:
     missing = _MISSING_MODULE.findall(stderr)
     if missing:
         module = missing[-1].split(".")[0]
@@ -298,6 +322,14 @@ def _hint(stderr: str, script: Path) -> str:
             "requirements.txt in the step's source_dir"
         )
     if OPT_ML in stderr and re.search(r"No such file|not found|Errno|cannot open|Failed", stderr):
+        if kind == "training":
+            return (
+                f"hint: {script.name} reached an {OPT_ML} path through code smdsl cannot "
+                "redirect (a native library or a subprocess is given the path). Take the "
+                "folders from the variables SageMaker sets, which run both here and there: "
+                'os.environ["SM_MODEL_DIR"], os.environ["SM_CHANNEL_TRAIN"], '
+                'os.environ["SM_OUTPUT_DATA_DIR"]'
+            )
         return (
             f"hint: {script.name} reached an {OPT_ML} path through code smdsl cannot redirect "
             "(a native library or a subprocess is given the path). The one-line change that "

@@ -43,7 +43,15 @@ class ProcessingRunner(LocalRunner):
         arguments = [step.text(a) for a in config.arguments]
         environment = {k: str(v) for k, v in options.environment.items()}
         pythonpath = step.requirements(code)
-        step.execute(script, arguments, environment, step.host("/"), pythonpath)
+        step.execute(
+            script,
+            arguments,
+            environment,
+            step.host("/"),
+            pythonpath,
+            command=options.command,
+            timeout=options.max_runtime,
+        )
         result = StepResult()
         for name, output in config.outputs.items():
             folder = step.move_output(output.container_path, name)

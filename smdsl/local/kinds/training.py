@@ -124,7 +124,9 @@ class TrainingRunner(LocalRunner):
             environment["SM_MODULE_DIR"] = str(step.host("/opt/ml/code"))
             pythonpath = step.requirements(code)
             cwd = step.host("/opt/ml/code")
-        output = step.execute(script, arguments, environment, cwd, pythonpath)
+        output = step.execute(
+            script, arguments, environment, cwd, pythonpath, timeout=options.max_runtime
+        )
         result = StepResult()
         model_dir = step.dir / "model"
         model_dir.mkdir(parents=True, exist_ok=True)
