@@ -45,6 +45,11 @@ class _Group(click.Group):
             _debug_traceback()
             click.echo("interrupted", err=True)
             sys.exit(130)
+        except BrokenPipeError:
+            # the reader of our output went away (`| head`): stop quietly, as cat does
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(141)
         except (click.ClickException, click.exceptions.Abort, click.exceptions.Exit):
             raise
         except Exception as exc:

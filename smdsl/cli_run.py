@@ -163,6 +163,10 @@ def run(
     live = sys.stdout.isatty() and not os.environ.get("CI")
     reporter: LiveReporter | PlainReporter = LiveReporter() if live else PlainReporter()
     extra = ["--state-dir", str(state_dir)] if state_dir != Path(DEFAULT_STATE_DIR) else []
+    if data_dir is not None:
+        extra += ["--data-dir", str(data_dir)]
+    if s3:
+        extra.append("--s3")
     local_run = LocalRun(
         graph,
         state_dir=state,
@@ -189,8 +193,11 @@ def run(
         click.echo(line)
     failure = outcome.failure
     if failure is None:
+        counts = outcome.counts()
         click.secho(
-            f"ok: {outcome.pipeline} ran locally in {outcome.seconds:.1f}s (run {outcome.run_id})",
+            f"ok: {outcome.pipeline} ran locally in {outcome.seconds:.1f}s (run {outcome.run_id}: "
+            + ", ".join(f"{n} {state}" for state, n in counts.items())
+            + ")",
             fg="green",
         )
         return

@@ -65,6 +65,8 @@ def parse_overrides(
                 f"{did_you_mean(name, known)} (parameters: {listed})"
             )
         parameter = known[name]
+        if name in values:
+            raise UsageError(f"--param {name}: given twice; give each parameter once")
         try:
             values[name] = parse_value(parameter, text)
         except ValueError as exc:

@@ -95,6 +95,15 @@ class RunOutcome:
     def succeeded(self) -> bool:
         return self.failure is None
 
+    def counts(self) -> dict[str, int]:
+        """How many steps ended in each state, in the order of the states."""
+        found: dict[str, int] = {}
+        for state in (SUCCEEDED, CACHED, REUSED, SKIPPED, NOT_SELECTED, FAILED, NOT_RUN):
+            count = sum(1 for r in self.records.values() if r.state == state)
+            if count:
+                found[state] = count
+        return found
+
 
 def runner_of(kind_name: str) -> type[LocalRunner] | None:
     """The local runner of a step kind, or None when the kind has none."""
@@ -127,7 +136,9 @@ class LocalRun:
         self.cache_dir = self.state_dir / "cache"
         self.data = data
         self.started = datetime.now(timezone.utc)
-        self.run_id = f"{self.started:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+        # sortable in time (to the millisecond), then a random tail
+        millisecond = self.started.microsecond // 1000
+        self.run_id = f"{self.started:%Y%m%d-%H%M%S}-{millisecond:03d}{secrets.token_hex(1)}"
         self.runs_dir = self.state_dir / "runs" / self.pipeline
         self.run_dir = self.runs_dir / self.run_id
         self.parameters = {p.name: parameters.get(p.name, p.default) for p in graph.parameters}
@@ -169,7 +180,7 @@ class LocalRun:
             needed |= nx.ancestors(self.graph.dag, name)
         return (
             selected,
-            set(selected) if only else {from_step} if from_step else set(),
+            set(selected),
             needed - selected,
         )
 
@@ -253,7 +264,12 @@ class LocalRun:
                 record.state = SKIPPED
                 record.message = "its branch was not taken"
             else:
-                self._run_step(record)
+                try:
+                    self._run_step(record)
+                except KeyboardInterrupt:
+                    record.state, record.message = FAILED, "interrupted"
+                    self._save_manifest(record, status="Stopped")
+                    raise
                 if record.state == FAILED:
                     failure = record
             self.reporter.finished(record)
@@ -272,13 +288,11 @@ class LocalRun:
 
     def _branch_taken(self, name: str) -> bool:
         placement = self.graph.placement.get(name)
-        if placement is None:
-            return True
+        if placement is None or name in self.forced:
+            return True  # a top-level step, or one --only/--from names: it runs
         condition, side = placement
         decided = self.results.get(condition)
-        if decided is None or decided.branch is None:
-            return name in self.forced  # the condition did not run: only an explicit choice runs
-        return decided.branch == side
+        return decided is not None and decided.branch == side
 
     def _run_step(self, record: StepRecord) -> None:
         node = self.graph.nodes[record.name]
@@ -391,8 +405,10 @@ class LocalRun:
                 yield relative.encode()
                 yield _file_digest(file)
 
-    def _save_manifest(self, failure: StepRecord | None, done: bool = False) -> None:
-        status = "Failed" if failure else ("Succeeded" if done else "Executing")
+    def _save_manifest(
+        self, failure: StepRecord | None, done: bool = False, status: str | None = None
+    ) -> None:
+        status = status or ("Failed" if failure else ("Succeeded" if done else "Executing"))
         manifest = {
             "pipeline": self.pipeline,
             "run_id": self.run_id,

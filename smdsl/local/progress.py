@@ -130,7 +130,7 @@ class LiveReporter:
 
 def summary(outcome: RunOutcome) -> list[str]:
     """Where every output of the run went, and how it ended."""
-    lines = [f"outputs (run {outcome.run_id}, {display_path(outcome.run_dir)}):"]
+    lines = ["outputs:"]
     for record in outcome.records.values():
         if record.result is None or record.state not in (SUCCEEDED, CACHED, REUSED):
             continue

@@ -39,10 +39,25 @@ _PATH_FIRST = (
     "access",
     "utime",
     "chmod",
+    "lchmod",
+    "chown",
+    "lchown",
+    "chflags",
+    "lchflags",
     "readlink",
     "truncate",
+    "statvfs",
+    "pathconf",
+    "mkfifo",
+    "mknod",
+    "listxattr",
+    "getxattr",
+    "setxattr",
+    "removexattr",
 )
 _TWO_PATHS = ("rename", "replace", "link", "symlink")
+_FIRST_KEYWORDS = ("path", "file", "name")
+_BOTH_KEYWORDS = ("src", "dst")
 
 
 def host_path(path: Any) -> Any:
@@ -62,18 +77,16 @@ def host_path(path: Any) -> Any:
     return path
 
 
-def _first(function: Callable[..., Any]) -> Callable[..., Any]:
-    def wrapped(path: Any = ".", *args: Any, **kwargs: Any) -> Any:
-        return function(host_path(path), *args, **kwargs)
+def _wrap(function: Callable[..., Any], positions: int, keywords: tuple[str, ...]) -> Any:
+    """``function`` with its first ``positions`` arguments, and the ``keywords`` arguments,
+    redirected when they are container paths."""
 
-    wrapped.__name__ = getattr(function, "__name__", "wrapped")
-    wrapped.__doc__ = function.__doc__
-    return wrapped
-
-
-def _both(function: Callable[..., Any]) -> Callable[..., Any]:
-    def wrapped(source: Any, target: Any, *args: Any, **kwargs: Any) -> Any:
-        return function(host_path(source), host_path(target), *args, **kwargs)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        args = tuple(host_path(a) if i < positions else a for i, a in enumerate(args))
+        for key in keywords:
+            if key in kwargs:
+                kwargs[key] = host_path(kwargs[key])
+        return function(*args, **kwargs)
 
     wrapped.__name__ = getattr(function, "__name__", "wrapped")
     wrapped.__doc__ = function.__doc__
@@ -86,16 +99,16 @@ def install(mapping: dict[str, str]) -> None:
         ((c.rstrip("/") or "/", h.rstrip("/")) for c, h in mapping.items()),
         key=lambda item: -len(item[0]),
     )
-    opener = _first(io.open)
+    opener = _wrap(io.open, 1, _FIRST_KEYWORDS)
     builtins.open = opener
     io.open = opener
-    os.open = _first(os.open)
+    os.open = _wrap(os.open, 1, _FIRST_KEYWORDS)
     for name in _PATH_FIRST:
         if hasattr(os, name):
-            setattr(os, name, _first(getattr(os, name)))
+            setattr(os, name, _wrap(getattr(os, name), 1, _FIRST_KEYWORDS))
     for name in _TWO_PATHS:
         if hasattr(os, name):
-            setattr(os, name, _both(getattr(os, name)))
+            setattr(os, name, _wrap(getattr(os, name), 2, _BOTH_KEYWORDS))
     tarfile = sys.modules.get("tarfile")
     if tarfile is not None:  # it keeps its own reference to open
         tarfile.bltn_open = opener  # type: ignore[attr-defined]
