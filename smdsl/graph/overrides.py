@@ -7,6 +7,7 @@ before anything runs.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -18,9 +19,11 @@ _FALSE = ("false", "0", "no", "off")
 _WHAT = {
     "Integer": "a whole number, e.g. 5",
     "Float": "a number, e.g. 0.5",
-    "Boolean": "true or false",
+    "Boolean": "true or false (or yes/no, on/off, 1/0)",
     "String": "text",
 }
+_INTEGER = re.compile(r"[+-]?\d+")
+_FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 def parse_value(parameter: Parameter, text: str) -> Any:
@@ -35,10 +38,9 @@ def parse_value(parameter: Parameter, text: str) -> Any:
         if lowered in _FALSE:
             return False
         raise ValueError(_WHAT[kind])
-    try:
-        value: int | float = int(text) if kind == "Integer" else float(text)
-    except ValueError:
-        raise ValueError(_WHAT[kind]) from None
+    if not (_INTEGER if kind == "Integer" else _FLOAT).fullmatch(text):
+        raise ValueError(_WHAT[kind])
+    value: int | float = int(text) if kind == "Integer" else float(text)
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError("a finite number")
     return value

@@ -3,7 +3,9 @@
 The mirror holds objects at ``<mirror>/<bucket>/<key>``: ``s3://my-bucket/churn/raw/`` is the
 folder ``<mirror>/my-bucket/churn/raw/``. An S3 URI names every object whose key starts with
 it, as SageMaker's ``S3Prefix`` inputs do; each is staged at its key relative to the URI's
-folder (``s3://b/data/part`` stages ``data/part-0.csv`` as ``part-0.csv``).
+folder: the URI itself when it ends with ``/``, else the part before its last ``/``
+(``s3://b/data/part`` stages ``data/part-0.csv`` as ``part-0.csv`` and ``data/part/x.csv`` as
+``part/x.csv``; ``s3://b/data/`` stages ``data/x.csv`` as ``x.csv``).
 """
 
 from __future__ import annotations
@@ -24,12 +26,10 @@ def split_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
-def _base(key: str, is_folder: bool) -> str:
-    """The key prefix that staged names are relative to."""
+def _base(key: str) -> str:
+    """The key prefix that staged names are relative to: the URI's folder."""
     if key.endswith("/") or not key:
         return key
-    if is_folder:
-        return key + "/"
     return key.rsplit("/", 1)[0] + "/" if "/" in key else ""
 
 
@@ -46,27 +46,22 @@ class Mirror:
         """The files an S3 URI names, by their staged relative path (empty when none)."""
         bucket, key = split_uri(uri)
         bucket_dir = self.root / bucket
-        target = bucket_dir / key
-        if target.is_file():
-            return {target.name: target}
-        if target.is_dir():
-            base = bucket_dir / _base(key, True)
-            return {
-                f.relative_to(base).as_posix(): f for f in sorted(target.rglob("*")) if f.is_file()
-            }
-        parent = target.parent
-        if not parent.is_dir() or key.endswith("/"):
-            return {}
-        found: dict[str, Path] = {}
-        for entry in sorted(parent.iterdir()):
-            if not entry.name.startswith(target.name):
-                continue
-            files = (
-                [entry] if entry.is_file() else sorted(f for f in entry.rglob("*") if f.is_file())
-            )
-            for f in files:
-                found[f.relative_to(parent).as_posix()] = f
-        return found
+        base = bucket_dir / _base(key)
+        if key.endswith("/") or not key:
+            folder = bucket_dir / key
+            files = sorted(f for f in folder.rglob("*") if f.is_file()) if folder.is_dir() else []
+        else:
+            target = bucket_dir / key
+            files = []
+            if target.parent.is_dir():
+                for entry in sorted(target.parent.iterdir()):
+                    if entry.name.startswith(target.name):
+                        files += (
+                            [entry]
+                            if entry.is_file()
+                            else sorted(f for f in entry.rglob("*") if f.is_file())
+                        )
+        return {f.relative_to(base).as_posix(): f for f in files}
 
     def missing(self, uri: str) -> str:
         bucket, key = split_uri(uri)
@@ -74,6 +69,12 @@ class Mirror:
             f"{uri} is not in {self.describe()}: put the data at "
             f"{display_path(self.root / bucket / key)}, or run with --s3 to read it from S3"
         )
+
+
+class S3ReadError(LocalRunError):
+    """S3 refused or could not be reached: exit code 3, as for every AWS failure."""
+
+    exit_code = 3
 
 
 class S3Data:
@@ -103,10 +104,7 @@ class S3Data:
         try:
             pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key)
             listed = [obj for page in pages for obj in page.get("Contents", [])]
-            is_folder = any(o["Key"].startswith(key.rstrip("/") + "/") for o in listed) and not any(
-                o["Key"] == key for o in listed
-            )
-            base = _base(key, is_folder)
+            base = _base(key)
             for obj in listed:
                 if obj["Key"].endswith("/"):
                     continue
@@ -120,7 +118,7 @@ class S3Data:
                     stamp.write_text(etag)
                 found[obj["Key"][len(base) :]] = local
         except (BotoCoreError, ClientError) as exc:
-            raise LocalRunError(f"reading {uri} from S3: {exc}") from None
+            raise S3ReadError(f"reading {uri} from S3: {exc}") from None
         return found
 
     def missing(self, uri: str) -> str:

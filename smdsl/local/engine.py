@@ -29,7 +29,7 @@ from smdsl.declare.kinds import step_kinds
 from smdsl.declare.params import Parameter
 from smdsl.declare.refs import ExecutionVariable, StepReference
 from smdsl.declare.walk import walk
-from smdsl.errors import Problem, did_you_mean
+from smdsl.errors import Problem, UsageError, did_you_mean
 from smdsl.graph.model import PipelineGraph
 from smdsl.local.data import DataSource, tree_files
 from smdsl.local.errors import LocalRunError, StepFailed
@@ -151,6 +151,8 @@ class LocalRun:
         self.rerun = rerun
         self.records = {n: StepRecord(n, graph.nodes[n].kind) for n in graph.order}
         self.selected, self.forced, self.reused = self._select(only, from_step)
+        self.named = set(only) | ({from_step} if from_step else set())
+        """The steps the user named: they run even in a branch an earlier run did not take."""
         self.earlier: dict[str, tuple[str, StepResult]] = {}
 
     # planning -----------------------------------------------------------------------------
@@ -161,12 +163,12 @@ class LocalRun:
         names = self.graph.order
         for given in (*only, *([from_step] if from_step else [])):
             if given not in self.graph.nodes:
-                raise LocalRunError(
+                raise UsageError(
                     f"no step {given!r} in {self.pipeline}{did_you_mean(given, names)} "
                     f"(steps: {', '.join(names)})"
                 )
         if only and from_step:
-            raise LocalRunError("give --from or --only, not both")
+            raise UsageError("give --from or --only, not both")
         import networkx as nx
 
         if only:
@@ -255,14 +257,15 @@ class LocalRun:
                 source, result = self.earlier[name]
                 self.results[name] = result
                 record.state, record.result, record.source_run = REUSED, result, source
+                record.message = self._reuse_note(source)
             elif name not in self.selected:
                 record.state = NOT_SELECTED
-            elif failure is not None:
-                record.state = NOT_RUN
-                record.message = f"stopped: step {failure.name!r} failed"
             elif not self._branch_taken(name):
                 record.state = SKIPPED
                 record.message = "its branch was not taken"
+            elif failure is not None:
+                record.state = NOT_RUN
+                record.message = f"stopped: step {failure.name!r} failed"
             else:
                 try:
                     self._run_step(record)
@@ -286,9 +289,37 @@ class LocalRun:
         self._save_manifest(failure, done=True)
         return outcome
 
+    def _reuse_note(self, run_id: str) -> str:
+        """What differs between this run's parameters and those of the run a result comes from."""
+        try:
+            manifest = json.loads((self.runs_dir / run_id / "run.json").read_text())
+            earlier = manifest.get("parameters", {})
+        except (OSError, ValueError):
+            return ""
+        changed = [
+            f"{name}={earlier.get(name)!r}"
+            for name, value in self.parameters.items()
+            if name in earlier and earlier[name] != value
+        ]
+        return f"that run had {', '.join(changed)}" if changed else ""
+
+    def _branch_note(self, name: str) -> str:
+        """Why a step named by --only/--from runs although its branch was not taken, if so."""
+        placement = self.graph.placement.get(name)
+        if placement is None:
+            return ""
+        condition, side = placement
+        decided = self.results.get(condition)
+        if decided is None or decided.branch is None or decided.branch == side:
+            return ""
+        return (
+            f"runs because you named it, though it is in the {side}= of {condition!r}, which "
+            f"chose {decided.branch}="
+        )
+
     def _branch_taken(self, name: str) -> bool:
         placement = self.graph.placement.get(name)
-        if placement is None or name in self.forced:
+        if placement is None or name in self.named:
             return True  # a top-level step, or one --only/--from names: it runs
         condition, side = placement
         decided = self.results.get(condition)
@@ -327,6 +358,9 @@ class LocalRun:
             return
         record.seconds = time.monotonic() - clock
         record.result = result
+        note = self._branch_note(record.name)
+        if note:
+            result.notes.insert(0, note)
         self.results[record.name] = result
         if result.failure is not None:
             record.state = FAILED

@@ -35,7 +35,8 @@ def _detail(record: StepRecord) -> str:
     if record.state == CACHED:
         return f"unchanged since run {record.source_run}"
     if record.state == REUSED:
-        return f"outputs of run {record.source_run}"
+        extra = f"; {record.message}" if record.message else ""
+        return f"outputs of run {record.source_run}{extra}"
     if record.state in (SKIPPED, FAILED, NOT_RUN):
         return record.message.splitlines()[0] if record.message else ""
     if record.result is not None:

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -38,6 +39,8 @@ RUNTIME = Path(__file__).resolve().parent / "runtime"
 
 OPT_ML = "/opt/ml"
 STDERR_TAIL = 20
+STOP_GRACE = 10.0
+"""Seconds a script stopped at its max_runtime has to end after SIGTERM, before SIGKILL."""
 _MISSING_MODULE = re.compile(r"ModuleNotFoundError: No module named '([^']+)'")
 
 
@@ -127,11 +130,7 @@ class LocalStep:
             return
         value = self.resolve(source)
         if isinstance(value, str) and value.startswith("s3://"):
-            try:
-                found = self.run.data.objects(value)
-            except LocalRunError as exc:
-                yield str(exc), field
-                return
+            found = self.run.data.objects(value)  # an S3 failure ends the check: exit code 3
             if not found:
                 yield self.run.data.missing(value), field
 
@@ -210,6 +209,7 @@ class LocalStep:
         sandbox: bool = True,
         command: Sequence[str] = ("python3",),
         timeout: int | None = None,
+        label: str | None = None,
     ) -> str:
         """Run ``script`` with ``args`` in a subprocess of this Python; return its output.
 
@@ -218,8 +218,9 @@ class LocalStep:
         this Python, any other (``["bash"]``) runs as it is, without the redirection (the script
         finds the container folder in ``$SMDSL_OPT_ML``). stdout and stderr go to ``.logs/`` in
         the step's folder; a non-zero exit, or a run longer than ``timeout`` seconds (the
-        step's ``max_runtime``), raises :class:`StepFailed` with the tail of stderr and a hint
-        when one fits.
+        step's ``max_runtime``: SIGTERM to the script and what it started, SIGKILL after
+        :data:`STOP_GRACE` seconds), raises :class:`StepFailed` with the tail of stderr and a
+        hint when one fits. ``label`` names one of smdsl's own runtime scripts in messages.
         """
         self.logs.mkdir(parents=True, exist_ok=True)
         cwd.mkdir(parents=True, exist_ok=True)
@@ -244,40 +245,49 @@ class LocalStep:
         launch += [str(script), *args]
         out_file, err_file = self.logs / "stdout.log", self.logs / "stderr.log"
         started = time.monotonic()
+        ours = RUNTIME in script.parents  # smdsl's own runtime script (XGBoost, inference)
+        shown = (
+            label
+            if ours and label
+            else Path(
+                display_path(self.sources.get(str(script.parent), str(script.parent))),
+                script.name,
+            ).as_posix()
+        )
         with open(out_file, "wb") as out, open(err_file, "wb") as err:
             try:
-                process = subprocess.run(
-                    launch,
-                    stdout=out,
-                    stderr=err,
-                    env=variables,
-                    cwd=cwd,
-                    check=False,
-                    timeout=timeout,
+                process = subprocess.Popen(
+                    launch, stdout=out, stderr=err, env=variables, cwd=cwd, start_new_session=True
                 )
-            except subprocess.TimeoutExpired:
-                raise StepFailed(
-                    f"{script.name} was stopped after its max_runtime of {timeout}s",
-                    _tail(err_file.read_text(errors="replace")) + f"\nlog: {err_file}",
-                ) from None
             except OSError as exc:
                 raise StepFailed(f"cannot start {launch[0]!r}: {exc.strerror}") from None
+            try:
+                returncode = _wait(process, timeout)
+            except BaseException:
+                _stop(process)
+                raise
+        if returncode is None:
+            raise StepFailed(
+                f"{shown} was stopped after its max_runtime of {timeout}s",
+                _tail(err_file.read_text(errors="replace")) + f"\nlog: {err_file}",
+            )
         output = out_file.read_text(errors="replace")
-        if process.returncode != 0:
+        if returncode != 0:
             stderr = err_file.read_text(errors="replace")
             failure = self.host(f"{OPT_ML}/output/failure")
             reason = failure.read_text(errors="replace").strip() if failure.is_file() else ""
-            detail = _tail(stderr)
+            if ours:  # smdsl's frames say nothing to the user: the reason, or the last line
+                last = [line for line in stderr.splitlines() if line.strip()][-1:]
+                detail = "" if reason else _tail("\n".join(last))
+            else:
+                detail = _tail(stderr)
             hint = _hint(stderr, script, self.node.kind)
-            shown = display_path(self.sources.get(str(script.parent), str(script.parent)))
-            message = f"{Path(shown, script.name).as_posix()} exited with {process.returncode}"
+            message = f"{shown} exited with {returncode}"
             message += f" after {time.monotonic() - started:.1f}s" + (
                 f": {reason}" if reason else ""
             )
-            raise StepFailed(
-                message,
-                detail + (f"\n{hint}" if hint else "") + f"\nlog: {err_file}",
-            )
+            lines = [line for line in (detail, hint, f"log: {err_file}") if line]
+            raise StepFailed(message, "\n".join(lines))
         return output + err_file.read_text(errors="replace")
 
     def finish(self) -> None:
@@ -296,6 +306,33 @@ class LocalStep:
         else:
             target.mkdir(parents=True)
         return target
+
+
+def _wait(process: subprocess.Popen[bytes], timeout: int | None) -> int | None:
+    """The exit code of ``process``, or None when it ran out of time (it is then stopped)."""
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _stop(process)
+        return None
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the process and everything it started, as SageMaker stops a job; SIGKILL to
+    what is left after :data:`STOP_GRACE` seconds."""
+    for sig, grace in ((signal.SIGTERM, STOP_GRACE), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(process.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        try:
+            process.wait(timeout=grace)
+            os.killpg(process.pid, signal.SIGKILL)  # what it started and left behind
+        except subprocess.TimeoutExpired:
+            continue
+        except (ProcessLookupError, PermissionError):
+            pass
+        return
 
 
 def module_available(module: str) -> bool:

@@ -7,6 +7,7 @@ import hashlib
 import json
 import shutil
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,15 @@ def _model_data(step: LocalStep, source: Any) -> Path:
     return path
 
 
+@cache
+def _approval_statuses() -> tuple[str, ...]:
+    """The approval statuses SageMaker's API takes, from botocore's service model."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    return tuple(model.shape_for("ModelApprovalStatus").enum)
+
+
 def _identity(record: dict[str, Any]) -> str:
     """A model by what it is made of: artifacts and code by content, image and environment."""
     digest = hashlib.sha256()
@@ -116,6 +126,13 @@ class RegisterRunner(LocalRunner):
         config = step.config
         assert isinstance(config, Register)
         group = str(step.resolve(config.model_package_group))
+        status = str(step.resolve(config.approval_status))
+        allowed = _approval_statuses()
+        if status not in allowed:
+            raise LocalRunError(
+                f"approval_status: {status!r} is not one CreateModelPackage accepts "
+                f"({', '.join(allowed)})"
+            )
         record = _model_record(step, config)
         metrics = {}
         if config.metrics is not None:
@@ -130,7 +147,7 @@ class RegisterRunner(LocalRunner):
                 if value is not None:
                     metrics[field] = step.text(value)
         record.update(
-            approval_status=str(step.resolve(config.approval_status)),
+            approval_status=status,
             content_types=list(config.content_types),
             response_types=list(config.response_types),
             inference_instances=list(config.inference_instances),

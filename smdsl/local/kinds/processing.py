@@ -56,6 +56,11 @@ class ProcessingRunner(LocalRunner):
         for name, output in config.outputs.items():
             folder = step.move_output(output.container_path, name)
             result.outputs[name] = str(folder)
+            if not any(folder.iterdir()):
+                result.notes.append(
+                    f"output {name!r} is empty: {script.name} wrote nothing to "
+                    f"{output.container_path} (a SageMaker training channel from it would fail)"
+                )
             uri = f"ProcessingOutputConfig.Outputs['{name}'].S3Output.S3Uri"
             result.properties[uri] = str(folder)
         for name, spec in config.property_files.items():

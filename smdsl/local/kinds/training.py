@@ -125,7 +125,13 @@ class TrainingRunner(LocalRunner):
             pythonpath = step.requirements(code)
             cwd = step.host("/opt/ml/code")
         output = step.execute(
-            script, arguments, environment, cwd, pythonpath, timeout=options.max_runtime
+            script,
+            arguments,
+            environment,
+            cwd,
+            pythonpath,
+            timeout=options.max_runtime,
+            label="XGBoost's built-in algorithm" if algorithm else None,
         )
         result = StepResult()
         model_dir = step.dir / "model"
@@ -145,6 +151,8 @@ class TrainingRunner(LocalRunner):
             if found is not None:
                 result.metrics[name] = found
                 result.properties[f"FinalMetricDataList['{name}'].Value"] = found
+            else:
+                result.notes.append(f"metric {name!r} matched no line of the output")
         result.properties["TrainingJobStatus"] = "Completed"
         return result
 
@@ -174,8 +182,10 @@ def _typed(value: str) -> Any:
 
 
 def _last_match(regex: str, output: str) -> float | None:
+    """The last value ``regex`` captures in ``output``. CloudWatch shows a tab as ``#011``, so
+    regexes written against SageMaker's logs say ``#011`` where the output has a tab."""
     found = None
-    for match in re.finditer(regex, output):
+    for match in re.finditer(regex.replace("#011", "\t"), output):
         try:
             found = float(match.group(1) if match.groups() else match.group(0))
         except (ValueError, IndexError):

@@ -12,8 +12,9 @@ from smdsl.local.registry import Registry
 from smdsl.local.results import StepResult
 from smdsl.local.step import RUNTIME, LocalRunner, LocalStep, module_available
 
-LOADERS = {"xgboost": "xgboost", "sklearn": "joblib"}
-"""The frameworks whose models smdsl loads without inference code, and the package it needs."""
+LOADERS = {"xgboost": "xgboost"}
+"""The frameworks whose serving images load a model without inference code of the user's (and
+the package smdsl needs to do the same). SageMaker's scikit-learn image needs a model_fn."""
 
 
 class TransformRunner(LocalRunner):
@@ -35,11 +36,12 @@ class TransformRunner(LocalRunner):
             "xgboost" if "xgboost" in (options.image_uri or "") else None
         )
         if node.config.entry_point is None and framework not in LOADERS:
-            image = options.image_uri or f"a {framework} image" if framework else "its image"
+            image = options.image_uri or (f"the {framework} image" if framework else "its image")
             yield (
                 f"the model of step {node.name!r} is served by {image} with no inference code "
-                "of yours: smdsl can load XGBoost and scikit-learn models locally, others need "
-                "an entry_point with model_fn on the model step",
+                "of yours, which has no local equivalent (SageMaker's scikit-learn image, too, "
+                "needs a model_fn): give the model step an entry_point with model_fn; smdsl "
+                "loads XGBoost models without one",
                 "model",
             )
         elif framework in LOADERS and not module_available(LOADERS[framework]):
@@ -79,7 +81,13 @@ class TransformRunner(LocalRunner):
         if model.get("entry_point"):
             arguments += ["--code-dir", model["code_dir"], "--entry-point", model["entry_point"]]
         environment = dict(model.get("environment") or {})
-        step.execute(RUNTIME / "inference.py", arguments, environment, step.host("/"))
+        step.execute(
+            RUNTIME / "inference.py",
+            arguments,
+            environment,
+            step.host("/"),
+            label="batch inference",
+        )
         files = sorted(p.name for p in output.rglob("*.out"))
         return StepResult(
             outputs={"output": str(output)},

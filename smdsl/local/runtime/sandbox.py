@@ -123,10 +123,17 @@ def _report(error: BaseException, sources: dict[str, str]) -> None:
         for frame in shown.stack
         if frame.filename != __file__ and not frame.filename.startswith("<frozen")
     ]
+
+    def original(name: str) -> str:
+        for staged, source in sources.items():
+            if name.startswith(staged + os.sep):
+                return source + name[len(staged) :]
+        return name
+
     for frame in frames:
-        for staged, original in sources.items():
-            if frame.filename.startswith(staged + os.sep):
-                frame.filename = original + frame.filename[len(staged) :]
+        frame.filename = original(frame.filename)
+    if getattr(shown, "filename", None):  # a SyntaxError names its file apart from its frames
+        shown.filename = original(shown.filename)
     shown.stack = traceback.StackSummary.from_list(frames)
     sys.stderr.write("".join(shown.format()))
 
