@@ -267,9 +267,10 @@ class LocalStep:
                 _stop(process)
                 raise
         if returncode is None:
+            tail = _tail(err_file.read_text(errors="replace"))
             raise StepFailed(
                 f"{shown} was stopped after its max_runtime of {timeout}s",
-                _tail(err_file.read_text(errors="replace")) + f"\nlog: {err_file}",
+                "\n".join(line for line in (tail, f"log: {err_file}") if line),
             )
         output = out_file.read_text(errors="replace")
         if returncode != 0:
