@@ -6,6 +6,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -125,11 +126,16 @@ def main() -> None:
       smdsl definition pipeline.py -e dev   print the compiled definition JSON (offline)
       smdsl deploy pipeline.py -e dev       upload code, then create or update the pipeline
       smdsl run pipeline.py --local         run it on this machine (no AWS, no Docker)
+      smdsl diff pipeline.py -e dev         what deploy would change (exit 1 when anything)
+      smdsl start pipeline.py -e dev        start an execution; status lists them
 
     \b
     Environment:
       SMDSL_ENV        the profile to use when --env is not given
       SMDSL_DEBUG=1    show the traceback of an error
+      SMDSL_LOCAL_DIR  where smdsl run --local keeps runs, its step cache and registry
+      SMDSL_CONNECT_TIMEOUT, SMDSL_READ_TIMEOUT, SMDSL_MAX_ATTEMPTS
+                       seconds and tries for AWS calls (see docs/deploy.md)
       SMDSL_CACHE_DIR  where smdsl keeps what it derives once and reuses (default:
                        $XDG_CACHE_HOME/smdsl, else ~/.cache/smdsl); SMDSL_NO_CACHE=1 turns
                        the cache off
@@ -139,20 +145,66 @@ def main() -> None:
 @main.command()
 @pipeline_file
 @env_option(required=False, without="Without it, every profile defined is checked.")
-def validate(file: Path, env_name: str | None) -> None:
+@click.option(
+    "--output",
+    "output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one JSON document on standard output (ok, steps, parameters, warnings, and "
+    "every problem with its file, line, step and field), for CI.",
+)
+def validate(file: Path, env_name: str | None, output: str) -> None:
     """Check a pipeline file: steps, configs, references and the graph.
 
     Loads the file, calls every step function and checks the DAG, reporting every problem at
     once with its file and line. Checks each profile as `definition` and `deploy` would use it:
     region, role ARN and bucket set, a region SageMaker runs in, instance types SageMaker
-    offers and a framework image for each step. Needs no AWS account and does not import the
-    SageMaker SDK.
+    offers and a framework image for each step. Without --env this needs no AWS account and
+    does not import the SageMaker SDK.
+
+    With --env, once those checks pass, it also compiles the pipeline offline (as `definition`
+    does) and checks every job step's arguments against the SageMaker API's request shapes
+    (types, required fields, enums, patterns, lengths, limits), naming the step and field of
+    each problem.
 
     \b
     Example:
       smdsl validate examples/quickstart/pipeline.py
       smdsl validate pipeline.py --env prod
     """
+    if output == "json":
+        try:
+            summary = _validate(file, env_name)
+        except SmdslError as exc:
+            _print_json(_validation_report(file, env_name, None, exc))
+            sys.exit(exc.exit_code)
+        _print_json(_validation_report(file, env_name, summary, None))
+        return
+    summary = _validate(file, env_name)
+    _warn(summary.warnings)
+    envs = ", ".join(n for n in summary.envs if n) or "no environment profiles"
+    click.secho(f"ok: {display_path(summary.path)}: {summary.text} ({envs})", fg="green")
+
+
+@dataclass
+class _Validated:
+    path: Path
+    envs: list[str | None]
+    steps: int
+    parameters: int
+    warnings: list[Problem]
+
+    @property
+    def text(self) -> str:
+        steps, params = self.steps, self.parameters
+        return f"{steps} step{'s' if steps != 1 else ''}, {params} parameter" + (
+            "s" if params != 1 else ""
+        )
+
+
+def _validate(file: Path, env_name: str | None) -> _Validated:
+    """Every check of `smdsl validate`; raises the error listing every problem found."""
     from smdsl.declare.env import load_env
     from smdsl.declare.envfile import find_env_file
     from smdsl.graph.build import build_graph
@@ -163,7 +215,7 @@ def validate(file: Path, env_name: str | None) -> None:
         names: list[str | None] = [env_name]
     else:
         names = list(find_env_file(module.path).profiles) or [None]
-    summary = ""
+    counts = (0, 0)
     warnings: list[Problem] = []
     failures: list[SmdslError] = []
     for name in names:
@@ -173,10 +225,7 @@ def validate(file: Path, env_name: str | None) -> None:
             failures.append(exc)  # every profile is checked, and all their problems reported
             continue
         warnings += graph.warnings
-        steps, params = len(graph.order), len(graph.parameters)
-        summary = f"{steps} step{'s' if steps != 1 else ''}, {params} parameter" + (
-            "s" if params != 1 else ""
-        )
+        counts = (len(graph.order), len(graph.parameters))
     if len(failures) == 1:
         raise failures[0]
     if failures:
@@ -184,9 +233,58 @@ def validate(file: Path, env_name: str | None) -> None:
         raise GraphError(
             f"{display_path(module.path)}: {len(problems)} problems in the pipeline", problems
         )
-    _warn(warnings)
-    envs = ", ".join(n for n in names if n) or "no environment profiles"
-    click.secho(f"ok: {display_path(module.path)}: {summary} ({envs})", fg="green")
+    if env_name is not None:  # what definition and deploy would refuse: the API's checks
+        from smdsl.compile.cache import compile_cached
+
+        compile_cached(graph)
+    return _Validated(module.path, names, counts[0], counts[1], list(dict.fromkeys(warnings)))
+
+
+def _problem_json(problem: Problem) -> dict[str, Any]:
+    location = problem.location
+    return {
+        "message": problem.message,
+        "file": display_path(location.file) if location else None,
+        "line": location.line if location else None,
+        "step": problem.step,
+        "field": problem.field,
+        "text": str(problem),
+    }
+
+
+def _validation_report(
+    file: Path, env_name: str | None, summary: _Validated | None, error: SmdslError | None
+) -> dict[str, Any]:
+    """The JSON document of `validate --output json` (format smdsl-validate, version 1)."""
+    report: dict[str, Any] = {
+        "format": "smdsl-validate",
+        "version": 1,
+        "file": display_path(summary.path if summary else file),
+        "env": env_name,
+        "ok": error is None,
+    }
+    if summary is not None:
+        report.update(
+            envs=[n for n in summary.envs if n],
+            steps=summary.steps,
+            parameters=summary.parameters,
+            warnings=[_problem_json(w) for w in summary.warnings],
+            problems=[],
+        )
+    if error is not None:
+        problems = error.problems or [Problem(str(error))]
+        report.update(
+            error=str(error),
+            exit_code=error.exit_code,
+            problems=[_problem_json(p) for p in problems],
+        )
+    return report
+
+
+def _print_json(document: dict[str, Any]) -> None:
+    import json
+
+    click.echo(json.dumps(document, indent=2))
 
 
 @main.command()
@@ -279,7 +377,18 @@ def definition(file: Path, env_name: str, output: Path | None, compact: bool) ->
     "empty account (no credentials needed).",
 )
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
-def deploy(file: Path, env_name: str, dry_run: bool, offline: bool, yes: bool) -> None:
+@click.option(
+    "--output",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="With --dry-run: 'json' prints the plan as one JSON document on standard output, for "
+    "CI (see docs/deploy.md).",
+)
+def deploy(
+    file: Path, env_name: str, dry_run: bool, offline: bool, yes: bool, output_format: str
+) -> None:
     """Validate, compile, upload missing code and create or update the pipeline.
 
     Code is uploaded to content-addressed keys under s3://BUCKET/PREFIX/code/, each distinct
@@ -289,36 +398,57 @@ def deploy(file: Path, env_name: str, dry_run: bool, offline: bool, yes: bool) -
     --dry-run reads what is deployed and shows the plan; if AWS cannot be read (no
     credentials, a missing bucket, an error) it fails with exit code 3 rather than guess.
 
+    The pipeline is read again just before it is written: if it changed since the plan was
+    made (another deploy, a console edit), nothing is written and the deploy fails (exit code
+    3). Each AWS call waits at most SMDSL_CONNECT_TIMEOUT / SMDSL_READ_TIMEOUT seconds per
+    attempt, SMDSL_MAX_ATTEMPTS attempts (default 5 s, 30 s, 4), and a slow call is named on
+    standard error.
+
     \b
     Example:
       smdsl deploy examples/quickstart/pipeline.py --env dev --dry-run --offline
-      smdsl deploy pipeline.py --env prod --dry-run
+      smdsl deploy pipeline.py --env prod --dry-run --output json
       smdsl deploy pipeline.py --env prod --yes
     """
     if offline and not dry_run:
         raise UsageError("--offline reads nothing from AWS, so it can only plan: add --dry-run")
+    if output_format == "json" and not dry_run:
+        raise UsageError(
+            "--output json prints the plan of a dry run: add --dry-run (a deploy reports in text)"
+        )
     from smdsl.compile.cache import compile_cached
     from smdsl.deploy.aws import (
         DRY_RUN_PATIENCE,
         AwsClients,
         apply_plan,
+        configured,
         make_plan,
         missing_code,
         read_deployed,
     )
-    from smdsl.deploy.report import describe_plan
+    from smdsl.deploy.report import describe_plan, plan_json
 
+    def show(plan: Any) -> None:
+        if output_format == "json":
+            click.echo(plan_json(plan, "deploy --dry-run", env_name))
+        else:
+            click.echo(describe_plan(plan, dry_run))
+
+    configured(DRY_RUN_PATIENCE)  # a bad SMDSL_*_TIMEOUT is a usage error before any work
     graph = _graph(file, env_name, for_deploy=True)
     compiled, _ = compile_cached(graph)
     if offline:
-        plan = make_plan(compiled, None, list(compiled.code), offline=True)
-        click.echo(describe_plan(plan, dry_run=True))
+        show(make_plan(compiled, None, list(compiled.code), offline=True))
         return
-    aws = AwsClients(compiled.region, DRY_RUN_PATIENCE if dry_run else None)
+    aws = AwsClients(
+        compiled.region,
+        DRY_RUN_PATIENCE if dry_run else None,
+        notify=lambda line: click.echo(line, err=True),
+    )
     deployed = read_deployed(aws, compiled.name)
     uploads = missing_code(aws, compiled.bucket, compiled.code)
     plan = make_plan(compiled, deployed, uploads)
-    click.echo(describe_plan(plan, dry_run))
+    show(plan)
     if dry_run or not plan.has_writes:
         return
     if not yes:
@@ -330,10 +460,14 @@ def deploy(file: Path, env_name: str, dry_run: bool, offline: bool, yes: bool) -
     click.secho(f"{verb[plan.action]} pipeline {compiled.name} in {compiled.region}", fg="green")
 
 
+from smdsl.cli_aws import diff, start, status  # noqa: E402  (the commands that read AWS)
 from smdsl.cli_run import models, run  # noqa: E402  (the local loop's commands)
 
 main.add_command(run)
 main.add_command(models)
+main.add_command(diff)
+main.add_command(start)
+main.add_command(status)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -10,15 +10,17 @@ Approach: three authorities, each used only for what it knows.
 
 1. Job steps' ``Arguments`` are the request of an API call minus the name the service fills in
    (``JOB_STEPS``), so they are checked against that operation's input shape from the service model
-   botocore ships. Pipeline expressions (``{"Get": ...}``, ``{"Std:Join": ...}``,
+   botocore ships. This check is the product's own, :mod:`smdsl.compile.oracle` (which
+   ``validate --env``, ``definition`` and ``deploy`` run); it is imported here and its problems
+   are given this oracle's labels. Pipeline expressions (``{"Get": ...}``, ``{"Std:Join": ...}``,
    ``{"Std:JsonGet": ...}``) are first replaced by a placeholder of the type the shape wants there
    (first enum value, a string of the minimum length, the minimum number, True, a timestamp); an
    expression where a structure, list or map is required is reported. ``ParamValidator`` then checks
    types, required and unknown fields, and a walk over the shape checks what it does not: enums,
-   patterns, maximum lengths and numeric maxima, and booleans given for numbers. botocore patterns
-   are Java regexes; those Python's ``re`` cannot compile (9 of 257 in botocore 1.44.8, using
-   ``\\p{...}`` or UTF-16 ranges) are skipped, listed in ``SKIPPED_PATTERNS`` and counted by
-   ``pattern_coverage()``.
+   patterns (matching the whole value), maximum lengths and numeric maxima, and booleans given for
+   numbers. botocore patterns are Java regexes; those Python's ``re`` cannot compile (9 of 257 in
+   botocore 1.44.8, using ``\\p{...}`` or UTF-16 ranges) are skipped, listed in
+   ``SKIPPED_PATTERNS`` and counted by ``pattern_coverage()``.
 2. The envelope (Version, Metadata, Parameters, step Name/Type/DependsOn/RetryPolicies/...) and the
    Condition and Fail steps, which no API shape covers, are checked with AWS's published JSON schema
    (``load_schema()``), one parameter and one step at a time so that each error names its place.
@@ -69,17 +71,22 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from functools import cache, lru_cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import botocore.session
 import jsonschema  # type: ignore[import-untyped]
-from botocore.validate import ParamValidator, ValidationErrors
+
+from smdsl.compile.oracle import JOB_STEPS as JOB_STEPS
+from smdsl.compile.oracle import SKIPPED_PATTERNS as SKIPPED_PATTERNS
+from smdsl.compile.oracle import ArgumentProblem, Shape, check_step_arguments
+from smdsl.compile.oracle import is_expression as _is_expression
+from smdsl.compile.oracle import pattern_coverage as pattern_coverage
+from smdsl.compile.oracle import service_model as _service_model
+from smdsl.compile.oracle import short_list as _short_list
+from smdsl.compile.oracle import shorten as _shorten
 
 JsonObject = dict[str, Any]
-Shape = Any  # botocore.model.Shape: botocore ships no type information
 
 SCHEMA_PATH: Path = (
     Path(__file__).resolve().parents[1].parent
@@ -89,23 +96,8 @@ SCHEMA_PATH: Path = (
 )
 SHARED_DIR_ENV = "SMDSL_SHARED_DIR"
 
-# Pipeline step Type -> (API operation whose request the Arguments are, request member the service
-# fills in, botocore shapes describing the step's properties for {"Get": "Steps.<name>..."}).
-JOB_STEPS: Mapping[str, tuple[str, str | None, tuple[str, ...]]] = {
-    "Processing": ("CreateProcessingJob", "ProcessingJobName", ("DescribeProcessingJobResponse",)),
-    "Training": ("CreateTrainingJob", "TrainingJobName", ("DescribeTrainingJobResponse",)),
-    "Transform": ("CreateTransformJob", "TransformJobName", ("DescribeTransformJobResponse",)),
-    "Model": ("CreateModel", "ModelName", ("DescribeModelOutput",)),
-    "RegisterModel": ("CreateModelPackage", None, ("DescribeModelPackageOutput",)),
-    "Tuning": (
-        "CreateHyperParameterTuningJob",
-        "HyperParameterTuningJobName",
-        (
-            "DescribeHyperParameterTuningJobResponse",
-            "ListTrainingJobsForHyperParameterTuningJobResponse",
-        ),
-    ),
-}
+# JOB_STEPS: pipeline step Type -> (API operation whose request the Arguments are, request
+# member the service fills in, Describe* shapes of the step's properties): smdsl's own.
 
 EXECUTION_VARIABLES = frozenset(
     {
@@ -229,10 +221,6 @@ _GENERIC_STEP_SCHEMA: JsonObject = {
 }
 _PROPERTY_TOKEN = re.compile(r"\.([A-Za-z0-9_]+)|\[(\d+)\]|\['([^']*)'\]|\[\"([^\"]*)\"\]")
 _PROPERTY_FILE_GET = re.compile(r"Steps\.[^.\[\]]+\.PropertyFiles\.[^.\[\]]+")
-_ENUM_SHOWN = 5
-
-# botocore patterns that Python's re cannot compile (Java-only syntax such as \p{...}); skipped.
-SKIPPED_PATTERNS: list[str] = []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -573,164 +561,16 @@ def _json_path(parts: Any) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# 1. Job steps' Arguments against the API request shapes
-
-
-@lru_cache(maxsize=1)
-def _service_model() -> Any:
-    return botocore.session.get_session().get_service_model("sagemaker")
+# 1. Job steps' Arguments against the API request shapes: smdsl.compile.oracle
 
 
 def _check_job_arguments(label: str, step: JsonObject) -> list[str]:
-    step_type = step.get("Type")
-    if not isinstance(step_type, str) or step_type not in JOB_STEPS or "Arguments" not in step:
-        return []  # a missing Arguments is reported by the schema check
-    operation, filled_in, _ = JOB_STEPS[step_type]
-    prefix = f"{label}.Arguments"
-    arguments = step["Arguments"]
-    if not isinstance(arguments, dict):
-        return [f"{prefix}: expected the {operation} request (an object), got {arguments!r:.80}"]
-    shape = _service_model().operation_model(operation).input_shape
-    walk = _ShapeWalk(prefix)
-    request = walk.resolve(arguments, shape, "")
-    if not isinstance(request, dict):  # the whole request was an expression: reported
-        return walk.problems
-    if filled_in is not None and filled_in not in request:
-        request[filled_in] = walk.placeholder(shape.members[filled_in], f".{filled_in}")
-    report = ParamValidator().validate(request, shape)
-    return _param_errors(report, prefix, operation, walk.masked) + walk.problems
+    """The product's check of one step's Arguments, labelled ``<label>.Arguments...``."""
+    return [_labelled(label, problem) for problem in check_step_arguments(step)]
 
 
-class _ShapeWalk:
-    """Replaces expressions by placeholders and checks what ParamValidator does not."""
-
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
-        self.problems: list[str] = []
-        self.masked: set[str] = set()  # paths already reported: ParamValidator errors dropped
-
-    def resolve(self, value: Any, shape: Shape, path: str) -> Any:
-        if _is_expression(value):
-            return self.placeholder(shape, path)
-        kind = shape.type_name
-        if kind == "structure" and isinstance(value, dict) and not shape.is_document_type:
-            members = shape.members
-            return {
-                key: self.resolve(item, members[key], f"{path}.{key}") if key in members else item
-                for key, item in value.items()
-            }
-        if kind == "list" and isinstance(value, list):
-            self._check_max(len(value), shape, path, "items")
-            return [
-                self.resolve(item, shape.member, f"{path}[{i}]") for i, item in enumerate(value)
-            ]
-        if kind == "map" and isinstance(value, dict):
-            return self._resolve_map(value, shape, path)
-        self._check_scalar(value, shape, path)
-        return value
-
-    def _resolve_map(self, value: JsonObject, shape: Shape, path: str) -> JsonObject:
-        self._check_max(len(value), shape, path, "entries")
-        for key in value:
-            self._check_scalar(key, shape.key, f"{path} (key {key!r})")
-        return {
-            key: self.resolve(item, shape.value, f"{path}.{key}") for key, item in value.items()
-        }
-
-    def placeholder(self, shape: Shape, path: str) -> Any:
-        """A value of the type the shape wants, satisfying its enum and minimum."""
-        kind = shape.type_name
-        minimum = shape.metadata.get("min")
-        if kind == "string":
-            return shape.enum[0] if shape.enum else "x" * max(1, int(minimum or 1))
-        if kind in ("integer", "long"):
-            return int(minimum) if minimum is not None else 1
-        if kind in ("float", "double"):
-            return float(minimum) if minimum is not None else 1.0
-        simple = {
-            "boolean": True,
-            "timestamp": datetime(2020, 1, 1, tzinfo=timezone.utc),
-            "blob": b"x",
-        }
-        if kind in simple:
-            return simple[kind]
-        self.masked.add(path)
-        self._report(path, f"a pipeline expression cannot stand in for a {kind} ({shape.name})")
-        return None
-
-    def _check_scalar(self, value: Any, shape: Shape, path: str) -> None:
-        kind = shape.type_name
-        if isinstance(value, bool) and kind in ("integer", "long", "float", "double"):
-            self._report(path, f"{value!r} is a boolean, expected {kind}")
-        elif isinstance(value, str) and kind == "string":
-            self._check_string(value, shape, path)
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            self._check_max(value, shape, path, "")
-
-    def _check_string(self, value: str, shape: Shape, path: str) -> None:
-        if shape.enum and value not in shape.enum:
-            self._report(path, f"{value!r} is not one of {_short_list(shape.enum)}")
-            return
-        self._check_max(len(value), shape, path, "characters")
-        pattern = _compiled(shape.metadata.get("pattern"))
-        if pattern is not None and not pattern.search(value):
-            self._report(path, f"{_shorten(repr(value))} does not match {pattern.pattern!r}")
-
-    def _check_max(self, amount: float, shape: Shape, path: str, unit: str) -> None:
-        maximum = shape.metadata.get("max")
-        if maximum is not None and amount > maximum:
-            what = f"{amount} {unit}" if unit else f"{amount}"
-            self._report(path, f"{what} is more than the maximum {maximum}")
-
-    def _report(self, path: str, message: str) -> None:
-        self.problems.append(f"{self.prefix}{path}: {message}")
-
-
-def pattern_coverage() -> tuple[int, list[str]]:
-    """(number of distinct patterns in the SageMaker service model, those skipped by the oracle)."""
-    model = _service_model()
-    patterns = {model.shape_for(name).metadata.get("pattern") for name in model.shape_names}
-    patterns.discard(None)
-    skipped = [pattern for pattern in sorted(patterns) if _compiled(pattern) is None]
-    return len(patterns), skipped
-
-
-@cache
-def _compiled(pattern: str | None) -> re.Pattern[str] | None:
-    if pattern is None:
-        return None
-    try:
-        return re.compile(pattern)
-    except re.error:
-        SKIPPED_PATTERNS.append(pattern)
-        return None
-
-
-def _param_errors(report: Any, prefix: str, operation: str, masked: set[str]) -> list[str]:
-    problems: list[str] = []
-    for reason, name, details in report._errors:  # structured form of generate_report()
-        if not any(name == path or name.startswith((f"{path}.", f"{path}[")) for path in masked):
-            problems.append(_param_error(reason, name, details, prefix, operation))
-    return problems
-
-
-def _param_error(reason: str, name: str, details: JsonObject, prefix: str, operation: str) -> str:
-    where = f"{prefix}{name}"
-    if reason == "missing required field":
-        return f"{where}.{details['required_name']}: required by {operation} but missing"
-    if reason == "unknown field":
-        allowed = _short_list(details["valid_names"], 12)
-        field = details["unknown_param"]
-        return f"{where}.{field}: unknown field for {operation} (allowed: {allowed})"
-    if reason == "invalid type":
-        expected = " or ".join(re.sub(r"<class '(\w+)'>", r"\1", t) for t in details["valid_types"])
-        value = details["param"]
-        return f"{where}: {_shorten(repr(value))} is a {type(value).__name__}, expected {expected}"
-    if reason in ("invalid range", "invalid length"):
-        what = "length" if reason == "invalid length" else "value"
-        return f"{where}: {what} {details['param']!r} is below the minimum {details['min_allowed']}"
-    text = ValidationErrors()._format_error((reason, name, details))
-    return f"{where}: {text}"
+def _labelled(label: str, problem: ArgumentProblem) -> str:
+    return f"{label}.{problem.where}: {problem.message}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -955,27 +795,9 @@ def _check_property_file_outputs(label: str, step: JsonObject) -> list[str]:
 # Helpers
 
 
-def _is_expression(value: Any) -> bool:
-    """A dict that is exactly one pipeline expression: {"Get": ...} or {"Std:<Function>": ...}."""
-    if not isinstance(value, dict) or len(value) != 1:
-        return False
-    key = next(iter(value))
-    return isinstance(key, str) and (key == "Get" or key.startswith("Std:"))
-
-
 def _join(label: str, path: str) -> str:
     if not path:
         return label
     if not label or path.startswith("["):
         return f"{label}{path}"
     return f"{label}.{path}"
-
-
-def _short_list(values: Any, limit: int = _ENUM_SHOWN) -> str:
-    items = list(values)
-    shown = ", ".join(repr(v) for v in items[:limit])
-    return shown if len(items) <= limit else f"{shown}, ... ({len(items)} in all)"
-
-
-def _shorten(text: str, limit: int = 200) -> str:
-    return text if len(text) <= limit else f"{text[: limit - 3]}..."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from conftest import QUICKSTART, aws_env, clean_env, run_cli, sdk_modules_after
 
 from smdsl.cli import main
 
-COMMANDS = ["validate", "graph", "definition", "deploy", "run", "models"]
+COMMANDS = ["validate", "graph", "definition", "deploy", "run", "models", "diff", "start", "status"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -152,3 +153,45 @@ def test_internal_errors_are_reported_as_bugs_without_traceback(mocker: object) 
 def test_the_sdk_import_probe_sees_an_sdk_import() -> None:
     """The probe the no-SDK tests rely on does notice the SDK when it is imported."""
     assert "sagemaker.core.shapes" in sdk_modules_after("import sagemaker.core.shapes")
+
+
+def test_validate_output_json_reports_ok_with_counts() -> None:
+    result = run_cli("validate", str(QUICKSTART / "pipeline.py"), "--output", "json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["format"] == "smdsl-validate" and report["ok"] is True
+    assert (report["steps"], report["parameters"], report["envs"]) == (2, 3, ["dev", "prod"])
+    assert report["problems"] == []
+
+
+def test_validate_output_json_lists_every_problem_with_its_place(tmp_path: Path) -> None:
+    pipeline = tmp_path / "pipeline.py"
+    pipeline.write_text(
+        "from smdsl import Processing, processing_step\n"
+        "\n"
+        "@processing_step(\n"
+        "    instance_type='ml.m5.huge', framework='sklearn', framework_version='1.2-1'\n"
+        ")\n"
+        "def prep() -> Processing:\n"
+        "    return Processing(code='missing.py')\n"
+    )
+    result = run_cli("validate", str(pipeline), "--output", "json")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    report = json.loads(result.stdout)  # nothing but the document on standard output
+    assert report["ok"] is False and report["exit_code"] == 1
+    by_field = {p["field"]: p for p in report["problems"]}
+    assert {"instance_type", "code"} <= set(by_field)
+    for problem in report["problems"]:
+        assert problem["file"].endswith("pipeline.py") and problem["step"] == "prep"
+        assert isinstance(problem["line"], int)
+
+
+def test_validate_output_json_reports_a_file_that_does_not_load(tmp_path: Path) -> None:
+    pipeline = tmp_path / "pipeline.py"
+    pipeline.write_text("def broken(:\n")
+    result = run_cli("validate", str(pipeline), "--output", "json")
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert report["ok"] is False and report["problems"]
+    assert "Traceback" not in result.stdout + result.stderr

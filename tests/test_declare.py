@@ -469,13 +469,13 @@ def test_processing_outputs_are_normalised_from_list_and_dict() -> None:
         code="x.py",
         outputs={
             "model": "s3://my-bucket/model",
-            "report": {"local_path": "/opt/report"},
+            "report": {"local_path": "/opt/ml/processing/report"},
             "plain": None,
         },
     )
     assert from_dict.outputs["model"].destination == "s3://my-bucket/model"
     assert from_dict.outputs["model"].name == "model"
-    assert from_dict.outputs["report"].container_path == "/opt/report"
+    assert from_dict.outputs["report"].container_path == "/opt/ml/processing/report"
     assert from_dict.outputs["plain"].name == "plain"
 
 

@@ -37,6 +37,18 @@ def states(folder: Path) -> dict[str, str]:
     return {name: step["state"] for name, step in steps.items()}
 
 
+def running(pid: int) -> bool:
+    """Whether ``pid`` runs: a zombie (dead, not yet reaped by init) does not."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    if stat.is_file():
+        return stat.read_text().rsplit(")", 1)[-1].split()[0] != "Z"
+    return True
+
+
 def copy(name: str, tmp_path: Path) -> Path:
     folder = tmp_path / name
     shutil.copytree(LOCAL / name, folder)
@@ -94,12 +106,7 @@ def test_job_steps_behave_as_sagemaker_would(tmp_path: Path) -> None:
     # max_runtime stops the script and what it started
     assert "code/slow.py was stopped after its max_runtime of 2s" in out
     pid = int(next(folder.glob(".smdsl/runs/*/*/slow/.container/child.pid")).read_text())
-    try:
-        os.kill(pid, 0)
-        alive = True
-    except ProcessLookupError:
-        alive = False
-    assert not alive, f"the script's child {pid} outlived its max_runtime"
+    assert not running(pid), f"the script's child {pid} outlived its max_runtime"
     # an approval status CreateModelPackage refuses fails the register step
     bad = run(folder, "--param", "Approval=Maybe", "--only", "register")
     assert bad.returncode == 1
@@ -130,6 +137,22 @@ def test_a_scikit_learn_model_without_model_fn_cannot_transform_locally(tmp_path
     )
     assert "give the model step an entry_point with model_fn" in ran.stderr
     assert not (folder / ".smdsl" / "runs").exists()
+
+
+def test_the_local_state_variable_is_a_known_setting(tmp_path: Path) -> None:
+    folder = copy("branches", tmp_path)
+    env = {**clean_env(), "SMDSL_LOCAL_DIR": str(tmp_path / "state")}
+    ran = subprocess.run(
+        [sys.executable, "-m", "smdsl", "run", "pipeline.py", "--local"],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "warning" not in ran.stderr
+    assert list((tmp_path / "state" / "runs" / "branches").glob("*/run.json"))
 
 
 def test_an_s3_prefix_names_every_key_that_starts_with_it(tmp_path: Path) -> None:

@@ -8,6 +8,11 @@ its code, smdsl's own source, the versions of the SDK, botocore and Python, and 
 ``SAGEMAKER_*`` environment variables. A definition found under that digest is the one compiling
 would give, by construction: any change to any of these is another digest, so a miss.
 
+Every definition compiled here is checked against the SageMaker API's request shapes
+(:mod:`smdsl.compile.oracle`) before it is returned or kept, and only a definition that passes
+is kept: an entry is the definition *and* the fact that it passed, with the botocore and smdsl
+(so oracle) versions in its digest, so a hit needs no check again.
+
 Only pipelines made of smdsl's own step kinds are cached: a user's compile function is code
 smdsl cannot hash reliably. The cache lives in ``$SMDSL_CACHE_DIR/definitions`` (default
 ``$XDG_CACHE_HOME/smdsl`` or ``~/.cache/smdsl``); ``SMDSL_NO_CACHE=1`` turns it off. It never
@@ -32,7 +37,8 @@ from smdsl.compile.builder import CompiledPipeline, CompilePlan, compile_pipelin
 from smdsl.graph.cache import cache_dir
 from smdsl.graph.model import PipelineGraph
 
-FORMAT = "smdsl-definition-cache-1"
+FORMAT = "smdsl-definition-cache-2"
+"""2: entries hold only definitions that passed the API check (``"checked": true``)."""
 KEEP = 200
 """How many definitions the cache keeps; the oldest go first."""
 
@@ -40,21 +46,33 @@ _BUILTIN_COMPILE = "smdsl.compile.kinds."
 
 
 def compile_cached(graph: PipelineGraph) -> tuple[CompiledPipeline, bool]:
-    """The compiled pipeline, from the cache when its digest is there; and whether it was."""
+    """The compiled pipeline, from the cache when its digest is there; and whether it was.
+
+    A definition the SageMaker API would refuse is a CompileError listing each problem at its
+    step and field (:func:`smdsl.compile.oracle.require_valid_arguments`), cached or not.
+    """
     plan = plan_compile(graph)
     key = digest(plan)
     folder = cache_dir()
     if key is None or folder is None:
-        return compile_pipeline(graph, plan), False
+        return _checked(graph, compile_pipeline(graph, plan)), False
     path = folder / "definitions" / f"{key}.json"
     found = _read(path)
-    if found is not None:
+    if found is not None:  # checked when it was kept, by this smdsl and botocore (the digest)
         with contextlib.suppress(OSError):
             os.utime(path)  # recently used: kept longest
         return plan.assemble(found), True
-    compiled = compile_pipeline(graph, plan)
+    compiled = _checked(graph, compile_pipeline(graph, plan))
     _write(path, compiled.definition)
     return compiled, False
+
+
+def _checked(graph: PipelineGraph, compiled: CompiledPipeline) -> CompiledPipeline:
+    """``compiled`` if the SageMaker API would accept its job steps; else a CompileError."""
+    from smdsl.compile.oracle import require_valid_arguments
+
+    require_valid_arguments(graph, json.loads(compiled.definition))
+    return compiled
 
 
 def digest(plan: CompilePlan) -> str | None:
@@ -141,16 +159,19 @@ def _read(path: Path) -> str | None:
         return None
     if not isinstance(entry, dict) or entry.get("format") != FORMAT:
         return None
+    if entry.get("checked") is not True:
+        return None  # kept without passing the API check: compiled (and checked) anew
     definition = entry.get("definition")
     return definition if isinstance(definition, str) else None
 
 
 def _write(path: Path, definition: str) -> None:
+    """Keep ``definition``, which passed the API check."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
         with os.fdopen(handle, "w") as out:
-            json.dump({"format": FORMAT, "definition": definition}, out)
+            json.dump({"format": FORMAT, "checked": True, "definition": definition}, out)
         os.replace(temporary, path)
         _prune(path.parent)
     except OSError:

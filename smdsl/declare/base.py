@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -38,6 +38,10 @@ class StepConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=False)
 
     step_name: str | None = Field(default=None, exclude=True)
+
+    text_fields: ClassVar[frozenset[str]] = frozenset()
+    """Fields whose values reach the job as text, a parameter of any type by its ``to_string()``
+    (a processing step's script arguments): every parameter type goes there."""
 
     def stamped(self, step_name: str) -> StepConfig:
         """This config as returned by the step ``step_name``."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterator
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import AllowInfNan, BaseModel, ConfigDict, field_validator, model_validator
 
@@ -18,7 +18,7 @@ from smdsl.declare.expressions import Join
 from smdsl.declare.names import CHANNEL_NAME, RESERVED_PROCESSING_NAMES, SAGEMAKER_NAME
 from smdsl.declare.notsecret import Text
 from smdsl.declare.options import StepOptions
-from smdsl.declare.outputs import DeclaredOutputs
+from smdsl.declare.outputs import DeclaredOutputs, check_local_path
 from smdsl.declare.outputs import ProcessingOutput as ProcessingOutput
 from smdsl.declare.outputs import PropertyFile as PropertyFile
 from smdsl.declare.params import Parameter
@@ -83,6 +83,11 @@ class ProcessingInput(_Input):
 
     local_path: str | None = None
 
+    @field_validator("local_path")
+    @classmethod
+    def _local_path(cls, value: str | None) -> str | None:
+        return check_local_path(value, "input")
+
 
 class TrainingInput(_Input):
     """A training channel with options beyond its source."""
@@ -113,7 +118,7 @@ _Argument = Annotated[
     ArgumentValue,
     accepting(
         "a string, a number, a parameter, join() or another step's output",
-        prepare=lambda v: _as_input_source(v) if isinstance(v, ProcessingOutput) else v,
+        prepare=lambda v: _as_argument(v),
         nested=f"{_NESTED}, or as separate arguments",
     ),
 ]
@@ -138,6 +143,8 @@ class Processing(StepConfig):
     outputs: dict[str, _Output] = {}
     arguments: list[_Argument] = []
     property_files: dict[str, PropertyFile] = {}
+
+    text_fields: ClassVar[frozenset[str]] = frozenset({"arguments"})
 
     @model_validator(mode="after")
     def _property_files_in_outputs(self) -> Processing:
@@ -227,6 +234,12 @@ class Processing(StepConfig):
             for name in value:
                 if not isinstance(name, str):
                     raise ValueError(f"an output name is a string, not {shown(name)}")
+            twice = sorted({name for name in value if value.count(name) > 1})
+            if twice:
+                raise ValueError(
+                    f"output {twice[0]!r} is named twice: each output is a folder the job writes "
+                    "and SageMaker uploads, so each needs a name of its own"
+                )
             return dict.fromkeys(value)
         if not isinstance(value, dict):
             example = f"[{value!r}]" if isinstance(value, str) else '["train", "test"]'
@@ -323,6 +336,18 @@ class Training(StepConfig):
                     "'-' or '_'",
                     f"inputs[{key!r}]",
                 )
+
+
+def _as_argument(value: Any) -> Any:
+    """A script argument as the field holds it; a Python bool is refused, since SageMaker
+    passes arguments as strings and ``True`` would reach the script as ``"1"``."""
+    if isinstance(value, bool):
+        raise ValueError(
+            f"{value} is a Python bool, which would reach the script as {str(int(value))!r}: "
+            f"SageMaker passes arguments as strings; write the string the script expects, e.g. "
+            f"{str(value).lower()!r} or {str(int(value))!r}"
+        )
+    return _as_input_source(value) if isinstance(value, ProcessingOutput) else value
 
 
 def _as_output(value: Any) -> Any:

@@ -22,10 +22,14 @@ COMMAND_LINE_VARIABLES = (
     "SMDSL_DEBUG",
     "SMDSL_CACHE_DIR",
     "SMDSL_NO_CACHE",
+    "SMDSL_LOCAL_DIR",
+    "SMDSL_CONNECT_TIMEOUT",
+    "SMDSL_READ_TIMEOUT",
+    "SMDSL_MAX_ATTEMPTS",
 )
 """Read by smdsl's command line, as written: the profile to use without ``--env``, whether to
-show the traceback of an error, where the cache is and whether to use it. Not profile
-settings."""
+show the traceback of an error, where the cache is and whether to use it, where local runs keep
+their state, and the timeouts and attempts of AWS calls. Not profile settings."""
 
 NOT_SETTINGS = (*COMMAND_LINE_VARIABLES, "SMDSL_SHARED_DIR")
 """``SMDSL_*`` variables that are read but are not profile settings: the command line's, and

@@ -36,7 +36,8 @@ class StepKind:
     ``compile`` is a function ``(build: StepBuild) -> SDK step`` (see
     :class:`smdsl.compile.context.StepBuild`) or its import path ``"package.module:function"``;
     ``code``, when given, plans the code objects a step uploads the same way; ``local`` names
-    how ``smdsl run --local`` runs the kind's steps.
+    how ``smdsl run --local`` runs the kind's steps; ``fields`` names the smdsl field a path
+    of the step's compiled Arguments came from, for messages.
     """
 
     name: str
@@ -48,6 +49,11 @@ class StepKind:
     local: str | Callable[..., Any] | None = None
     """How ``smdsl run --local`` runs a step of this kind: a :class:`smdsl.local.LocalRunner`
     subclass or its import path; a kind without one is reported as not runnable locally."""
+    fields: str | Callable[..., Any] | None = None
+    """Names the smdsl field a problem in the step's definition came from: a function
+    ``(path, arguments) -> str | None`` or its import path, given the JSON path inside the step's
+    Arguments (``HyperParameters.max_depth``) and those Arguments; it answers e.g.
+    ``"hyperparameters['max_depth']"``, or None when the path is none of its fields."""
     namespace: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
     """The namespace of the module that registered the kind (set by register_step_kind): a
     compile function named by path in that very module is found there, so a kind module that
@@ -77,6 +83,12 @@ class StepKind:
             return None
         return self._resolve(self.local, "local runner")
 
+    def fields_function(self) -> Callable[..., Any] | None:
+        """The function naming this kind's fields (see ``fields``), if it has one."""
+        if self.fields is None:
+            return None
+        return self._resolve(self.fields, "field namer")
+
     def target_problems(self) -> list[str]:
         """Why a function named by path cannot be found, checked without importing it."""
         found = []
@@ -84,6 +96,7 @@ class StepKind:
             ("compile function", self.compile),
             ("code planner", self.code),
             ("local runner", self.local),
+            ("field namer", self.fields),
         )
         for role, target in targets:
             if isinstance(target, str):
@@ -195,4 +208,5 @@ def _identity(kind: StepKind) -> tuple[str, ...]:
         _name(kind.code) if kind.code is not None else "",
         ",".join(sorted(kind.provides)),
         _name(kind.local) if kind.local is not None else "",
+        _name(kind.fields) if kind.fields is not None else "",
     )

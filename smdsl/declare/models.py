@@ -224,6 +224,7 @@ MODEL = register_step_kind(
         compile="smdsl.compile.kinds.models:compile_model",
         local="smdsl.local.kinds.models:ModelRunner",
         code="smdsl.compile.kinds.models:inference_code",
+        fields="smdsl.compile.kinds.models:argument_field",
         provides=frozenset({"model_name"}),
     )
 )
@@ -235,6 +236,7 @@ REGISTER = register_step_kind(
         compile="smdsl.compile.kinds.models:compile_register",
         local="smdsl.local.kinds.models:RegisterRunner",
         code="smdsl.compile.kinds.models:inference_code",
+        fields="smdsl.compile.kinds.models:argument_field",
     )
 )
 TRANSFORM = register_step_kind(
@@ -244,6 +246,7 @@ TRANSFORM = register_step_kind(
         options=TransformOptions,
         compile="smdsl.compile.kinds.transform:compile_transform",
         local="smdsl.local.kinds.transform:TransformRunner",
+        fields="smdsl.compile.kinds.transform:argument_field",
     )
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 from typing import Annotated, Any, NoReturn
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -14,6 +15,26 @@ from smdsl.declare.validation import accepting
 from smdsl.errors import DeclarationError, did_you_mean
 
 _URI = "an S3 URI, a parameter, join()"
+
+PROCESSING_ROOT = "/opt/ml/processing/"
+"""Where a processing job's inputs are mounted and its outputs read: SageMaker refuses a
+``LocalPath`` elsewhere."""
+
+
+def check_local_path(value: str | None, what: str) -> str | None:
+    """``value`` if it is a folder under ``/opt/ml/processing/``, else a ValueError saying why;
+    ``what`` names what is mounted there ("input", "output")."""
+    if value is None:
+        return value
+    normal = posixpath.normpath(value) if value.startswith("/") else value
+    if not normal.startswith(PROCESSING_ROOT) or normal == PROCESSING_ROOT.rstrip("/"):
+        name = posixpath.basename(normal.rstrip("/"))
+        name = what if name in ("", "processing") else name
+        raise ValueError(
+            f"{value!r} is not a folder under {PROCESSING_ROOT}: SageMaker mounts a processing "
+            f"job's inputs and reads its outputs only there; write e.g. '{PROCESSING_ROOT}{name}'"
+        )
+    return value
 
 
 class _Config(BaseModel):
@@ -63,6 +84,11 @@ class ProcessingOutput(_Config):
     @classmethod
     def _s3(cls, value: str | Parameter | Join | None) -> str | Parameter | Join | None:
         return check_s3_uri(value) if isinstance(value, str) else value
+
+    @field_validator("local_path")
+    @classmethod
+    def _local_path(cls, value: str | None) -> str | None:
+        return check_local_path(value, "output")
 
     @property
     def container_path(self) -> str:

@@ -40,6 +40,7 @@ PROCESSING = register_step_kind(
         compile="smdsl.compile.kinds.processing:compile_processing",
         local="smdsl.local.kinds.processing:ProcessingRunner",
         code="smdsl.compile.kinds.processing:processing_code",
+        fields="smdsl.compile.kinds.processing:argument_field",
         provides=frozenset({"outputs", "property_files"}),
     )
 )
@@ -51,6 +52,7 @@ TRAINING = register_step_kind(
         compile="smdsl.compile.kinds.training:compile_training",
         local="smdsl.local.kinds.training:TrainingRunner",
         code="smdsl.compile.kinds.training:training_code",
+        fields="smdsl.compile.kinds.training:argument_field",
         provides=frozenset({"model_artifacts"}),
     )
 )

@@ -52,6 +52,7 @@ from smdsl.graph.profile_checks import (
     unknown_override_problems,
 )
 from smdsl.graph.references import operand_problems, reference_problem
+from smdsl.graph.semantics import semantic_problems
 from smdsl.graph.tracebacks import describe_raised, user_location, user_output_to_stderr
 
 __all__ = ["PipelineGraph", "StepNode", "build_graph"]
@@ -127,6 +128,9 @@ class _Builder:
         )
         profile = self.env_file.describe(self.env.name)
         self.problems += secret_problems(self.steps, options, configs, params, profile)
+        self.problems += semantic_problems(
+            self.steps, options, configs, self.dag, self.env, self.env_file, self.names
+        )
         self.check_cycles()
         self.fail_if_problems()
         order = self.topological_order()

@@ -106,3 +106,79 @@ def _metrics(build: StepBuild, metrics: ModelMetrics | None) -> Any:
     if any(data.values()):
         found["model_data_quality"] = ModelDataQuality(**{k: v for k, v in data.items() if v})
     return SdkMetrics(**found)
+
+
+_CONTAINER_FIELDS = {
+    "Image": "image_uri",
+    "ModelDataUrl": "model_data",
+    "Environment": "environment",
+}
+_OWN_VARIABLES = {"SAGEMAKER_PROGRAM": "entry_point", "SAGEMAKER_SUBMIT_DIRECTORY": "entry_point"}
+"""Container variables smdsl sets for inference code of the user's own: the field behind them."""
+_PACKAGE_FIELDS = {
+    "ModelPackageGroupName": "model_package_group",
+    "ModelApprovalStatus": "approval_status",
+    "ModelPackageDescription": "model_description",
+    "ModelMetrics": "metrics",
+}
+_PACKAGE_LISTS = {
+    "InferenceSpecification.SupportedContentTypes": "content_types",
+    "InferenceSpecification.SupportedResponseMIMETypes": "response_types",
+    "InferenceSpecification.SupportedRealtimeInferenceInstanceTypes": "inference_instances",
+    "InferenceSpecification.SupportedTransformInstanceTypes": "transform_instances",
+}
+_METRICS = {
+    "ModelMetrics.ModelQuality.Statistics": "model_statistics",
+    "ModelMetrics.ModelQuality.Constraints": "model_constraints",
+    "ModelMetrics.ModelDataQuality.Statistics": "data_statistics",
+    "ModelMetrics.ModelDataQuality.Constraints": "data_constraints",
+}
+
+
+def argument_field(path: str, arguments: dict[str, Any]) -> str | None:
+    """The field of a model step (CreateModel) or register step (CreateModelPackage) that
+    ``path`` of its request came from: ``PrimaryContainer.ModelDataUrl`` -> ``model_data``,
+    ``...Environment.X`` -> ``environment['X']``, ``ModelPackageGroupName`` ->
+    ``model_package_group``, ``InferenceSpecification.SupportedContentTypes[0]`` ->
+    ``content_types[0]``; None for any other path."""
+    from smdsl.compile.oracle import list_index, under
+
+    for container in ("PrimaryContainer", "Containers", "InferenceSpecification.Containers"):
+        rest = _container_rest(path, container)
+        if rest is not None:
+            return _container_field(rest)
+    for member, field in _PACKAGE_LISTS.items():
+        index = list_index(path, member)
+        if index is not None:
+            return f"{field}[{index}]"
+        if path == member:
+            return field
+    for member, field in _METRICS.items():
+        if path == f"{member}.ContentType":
+            return "metrics.content_type"
+        if under(path, member):
+            return f"metrics.{field}"
+    return _PACKAGE_FIELDS.get(path)
+
+
+def _container_rest(path: str, container: str) -> str | None:
+    """What follows the container in ``path`` (``Environment.X``), or None if it is not in it."""
+    from smdsl.compile.oracle import list_index
+
+    index = list_index(path, container)
+    if index is not None:
+        head = f"{container}[{index}]"
+    elif path.startswith(f"{container}."):
+        head = container
+    else:
+        return None
+    return path[len(head) + 1 :] if path.startswith(f"{head}.") else None
+
+
+def _container_field(rest: str) -> str | None:
+    from smdsl.compile.oracle import map_key
+
+    key = map_key(rest, "Environment")
+    if key is not None:
+        return _OWN_VARIABLES.get(key, f"environment[{key!r}]")
+    return _CONTAINER_FIELDS.get(rest)

@@ -94,3 +94,49 @@ def _s3_output(build: StepBuild, output: ProcessingOutput) -> Any:
             s3_upload_mode="EndOfJob",
         ),
     )
+
+
+_PROCESSING_FIELDS = {
+    "ProcessingResources.ClusterConfig.InstanceCount": "instance_count",
+    "ProcessingResources.ClusterConfig.InstanceType": "instance_type",
+    "ProcessingResources.ClusterConfig.VolumeSizeInGB": "volume_size_gb",
+    "StoppingCondition.MaxRuntimeInSeconds": "max_runtime",
+    "StoppingCondition": "max_runtime",
+    "AppSpecification.ImageUri": "image_uri",
+    "AppSpecification.ContainerEntrypoint": "command",
+    "AppSpecification.ContainerArguments": "arguments",
+    "Environment": "environment",
+    "ProcessingInputs": "inputs",
+    "ProcessingOutputConfig.Outputs": "outputs",
+}
+_OWN_INPUTS = {"code": "code", "smdsl-source": "source_dir"}
+"""Inputs smdsl adds for a step's code, by their InputName: the field that gives that code."""
+
+
+def argument_field(path: str, arguments: dict[str, Any]) -> str | None:
+    """The field of a processing step that ``path`` of its CreateProcessingJob request came
+    from: ``ProcessingResources.ClusterConfig.InstanceCount`` -> ``instance_count``,
+    ``ProcessingInputs[2]...`` -> ``inputs['<its InputName>']``; None for any other path."""
+    from smdsl.compile.oracle import item_name, list_index, map_key, under
+
+    key = map_key(path, "Environment")
+    if key is not None:
+        return f"environment[{key!r}]"
+    index = list_index(path, "AppSpecification.ContainerArguments")
+    if index is not None:
+        return f"arguments[{index}]"
+    if under(path, "AppSpecification.ContainerEntrypoint"):
+        return "command"
+    for member, field, name in (
+        ("ProcessingInputs", "inputs", "InputName"),
+        ("ProcessingOutputConfig.Outputs", "outputs", "OutputName"),
+    ):
+        index = list_index(path, member)
+        if index is not None:
+            found = item_name(arguments, member, index, name)
+            if found is None:
+                return field
+            if field == "inputs" and found in _OWN_INPUTS:
+                return _OWN_INPUTS[found]
+            return f"{field}[{found!r}]"
+    return _PROCESSING_FIELDS.get(path)

@@ -85,3 +85,47 @@ def compile_training(build: StepBuild) -> Any:
         channels.append(InputData(channel_name=name, data_source=build.value(source), **extra))
     step_args = trainer.train(input_data_config=channels or None)
     return TrainingStep(step_args=step_args, **build.settings)
+
+
+_TRAINING_FIELDS = {
+    "ResourceConfig.InstanceCount": "instance_count",
+    "ResourceConfig.InstanceType": "instance_type",
+    "ResourceConfig.VolumeSizeInGB": "volume_size_gb",
+    "StoppingCondition.MaxRuntimeInSeconds": "max_runtime",
+    "StoppingCondition": "max_runtime",
+    "AlgorithmSpecification.TrainingImage": "image_uri",
+    "AlgorithmSpecification.MetricDefinitions": "metric_definitions",
+    "OutputDataConfig.S3OutputPath": "output_path",
+    "HyperParameters": "hyperparameters",
+    "Environment": "environment",
+    "InputDataConfig": "inputs",
+}
+_OWN_HYPERPARAMETERS = {
+    "sagemaker_program": "entry_point",
+    "sagemaker_submit_directory": "entry_point",
+}
+"""Hyperparameters smdsl sets for script mode: the field they come from."""
+
+
+def argument_field(path: str, arguments: dict[str, Any]) -> str | None:
+    """The field of a training step that ``path`` of its CreateTrainingJob request came from:
+    ``HyperParameters.k`` -> ``hyperparameters['k']``, ``InputDataConfig[i]...`` ->
+    ``inputs['<its ChannelName>']``, ``ResourceConfig.InstanceType`` -> ``instance_type``;
+    None for any other path."""
+    from smdsl.compile.oracle import item_name, list_index, map_key
+
+    for member, field in (("HyperParameters", "hyperparameters"), ("Environment", "environment")):
+        key = map_key(path, member)
+        if key is not None:
+            if field == "hyperparameters" and key in _OWN_HYPERPARAMETERS:
+                return _OWN_HYPERPARAMETERS[key]
+            return f"{field}[{key!r}]"
+    for member, field, name in (
+        ("InputDataConfig", "inputs", "ChannelName"),
+        ("AlgorithmSpecification.MetricDefinitions", "metric_definitions", "Name"),
+    ):
+        index = list_index(path, member)
+        if index is not None:
+            found = item_name(arguments, member, index, name)
+            return field if found is None else f"{field}[{found!r}]"
+    return _TRAINING_FIELDS.get(path)

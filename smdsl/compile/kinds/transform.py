@@ -44,3 +44,32 @@ def compile_transform(build: StepBuild) -> Any:
         split_type=config.split_type,
     )
     return TransformStep(step_args=step_args, **build.settings)
+
+
+_TRANSFORM_FIELDS = {
+    "ModelName": "model",
+    "TransformInput.DataSource.S3DataSource.S3Uri": "input",
+    "TransformInput.DataSource.S3DataSource.S3DataType": "data_type",
+    "TransformInput.ContentType": "content_type",
+    "TransformInput.SplitType": "split_type",
+    "TransformOutput.S3OutputPath": "output_path",
+    "TransformOutput.Accept": "accept",
+    "TransformOutput.AssembleWith": "assemble_with",
+    "TransformResources.InstanceType": "instance_type",
+    "TransformResources.InstanceCount": "instance_count",
+    "Environment": "environment",
+}
+
+
+def argument_field(path: str, arguments: dict[str, Any]) -> str | None:
+    """The field of a transform step that ``path`` of its CreateTransformJob request came
+    from: ``TransformResources.InstanceType`` -> ``instance_type``, ``Environment.X`` ->
+    ``environment['X']``, ``TransformInput.DataSource...`` -> ``input``; None for any other."""
+    from smdsl.compile.oracle import map_key, under
+
+    key = map_key(path, "Environment")
+    if key is not None:
+        return f"environment[{key!r}]"
+    if path not in _TRANSFORM_FIELDS and under(path, "TransformInput.DataSource"):
+        return "input"
+    return _TRANSFORM_FIELDS.get(path)
