@@ -171,3 +171,35 @@ def test_an_s3_prefix_names_every_key_that_starts_with_it(tmp_path: Path) -> Non
     assert sorted(mirror.objects("s3://bkt/sales2/x")) == ["x/y.csv"]
     assert mirror.objects("s3://bkt/sales.csv") == {"sales.csv": bucket / "sales.csv"}
     assert mirror.objects("s3://bkt/nothing") == {}
+
+
+def test_a_local_runner_without_run_fails_with_a_message(tmp_path: Path) -> None:
+    import pytest
+
+    from smdsl.declare.env import Env
+    from smdsl.graph.build import build_graph
+    from smdsl.graph.loader import load_pipeline
+    from smdsl.local import LocalRunner, LocalStep
+    from smdsl.local.data import Mirror
+    from smdsl.local.engine import LocalRun
+    from smdsl.local.errors import LocalRunError
+    from smdsl.local.progress import PlainReporter
+
+    class Forgetful(LocalRunner):
+        pass
+
+    folder = copy("branches", tmp_path)
+    graph = build_graph(load_pipeline(folder / "pipeline.py"), Env())
+    local = LocalRun(
+        graph,
+        state_dir=tmp_path / "state",
+        data=Mirror(tmp_path),
+        parameters={},
+        reporter=PlainReporter(),
+    )
+    with pytest.raises(
+        LocalRunError,
+        match=r"local runner .*Forgetful of step kind 'processing' "
+        r"defines no run\(step\) method",
+    ):
+        Forgetful.run(LocalStep(local, graph.nodes["score"]))

@@ -60,7 +60,11 @@ class LocalRunner:
 
     @classmethod
     def run(cls, step: LocalStep) -> StepResult:
-        raise NotImplementedError
+        """Run ``step`` and return its result; every runner defines it."""
+        raise LocalRunError(
+            f"step {step.name!r}: the local runner {cls.__qualname__} of step kind "
+            f"{step.node.kind!r} defines no run(step) method"
+        )
 
 
 class LocalStep:
