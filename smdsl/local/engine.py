@@ -150,16 +150,17 @@ class LocalRun:
         self.reporter = reporter
         self.rerun = rerun
         self.records = {n: StepRecord(n, graph.nodes[n].kind) for n in graph.order}
-        self.selected, self.forced, self.reused = self._select(only, from_step)
+        self.selected, self.reused = self._select(only, from_step)
+        self.forced = self.selected if only or from_step else set()
+        """The steps --only/--from select: they run even when the cache holds them."""
         self.named = set(only) | ({from_step} if from_step else set())
         """The steps the user named: they run even in a branch an earlier run did not take."""
         self.earlier: dict[str, tuple[str, StepResult]] = {}
 
     # planning -----------------------------------------------------------------------------
 
-    def _select(
-        self, only: tuple[str, ...], from_step: str | None
-    ) -> tuple[set[str], set[str], set[str]]:
+    def _select(self, only: tuple[str, ...], from_step: str | None) -> tuple[set[str], set[str]]:
+        """The steps to run, and those to take from the latest run because they feed them."""
         names = self.graph.order
         for given in (*only, *([from_step] if from_step else [])):
             if given not in self.graph.nodes:
@@ -176,15 +177,11 @@ class LocalRun:
         elif from_step:
             selected = {from_step} | nx.descendants(self.graph.dag, from_step)
         else:
-            return set(names), set(), set()
+            return set(names), set()
         needed: set[str] = set()
         for name in selected:
             needed |= nx.ancestors(self.graph.dag, name)
-        return (
-            selected,
-            set(selected),
-            needed - selected,
-        )
+        return selected, needed - selected
 
     def check(self) -> None:
         """Raise, before anything runs, every reason this run cannot run here."""

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from smdsl.declare.base import CodePaths
-from smdsl.declare.params import Parameter
+from smdsl.declare.refs import StepReference
+from smdsl.declare.walk import walk
 from smdsl.errors import display_path
 from smdsl.graph.codepaths import dotenv_file
 from smdsl.graph.model import StepNode
@@ -92,13 +93,7 @@ class LocalStep:
 
     def known(self, value: Any) -> bool:
         """Whether ``value`` is known before the run starts (a literal or a parameter)."""
-        from smdsl.declare.walk import walk
-
-        return all(
-            isinstance(v, Parameter) or not hasattr(v, "step")
-            for _, v in walk(value)
-            if not isinstance(v, (str, int, float, bool, type(None)))
-        )
+        return not any(isinstance(v, StepReference) for _, v in walk(value))
 
     # files --------------------------------------------------------------------------------
 

@@ -93,16 +93,16 @@ def _identity(record: dict[str, Any]) -> str:
     return digest.hexdigest()
 
 
-def _problems(step: LocalStep, config: _InferenceCode) -> Iterator[tuple[str, str | None]]:
-    yield from step.data_problems(config.model_data, "model_data")
+class _ModelDataRunner(LocalRunner):
+    """A step that reads a model's artifacts: they must be there before the run."""
 
-
-class ModelRunner(LocalRunner):
     @classmethod
     def problems(cls, step: LocalStep) -> Iterator[tuple[str, str | None]]:
-        assert isinstance(step.config, Model)
-        yield from _problems(step, step.config)
+        assert isinstance(step.config, _InferenceCode)
+        yield from step.data_problems(step.config.model_data, "model_data")
 
+
+class ModelRunner(_ModelDataRunner):
     @classmethod
     def run(cls, step: LocalStep) -> StepResult:
         config = step.config
@@ -115,12 +115,7 @@ class ModelRunner(LocalRunner):
         )
 
 
-class RegisterRunner(LocalRunner):
-    @classmethod
-    def problems(cls, step: LocalStep) -> Iterator[tuple[str, str | None]]:
-        assert isinstance(step.config, Register)
-        yield from _problems(step, step.config)
-
+class RegisterRunner(_ModelDataRunner):
     @classmethod
     def run(cls, step: LocalStep) -> StepResult:
         config = step.config
