@@ -230,8 +230,11 @@ def _validate(file: Path, env_name: str | None) -> _Validated:
         raise failures[0]
     if failures:
         problems = list(dict.fromkeys(p for exc in failures for p in _as_problems(exc)))
+        count = len(problems)  # the same problem under every profile is reported once
         raise GraphError(
-            f"{display_path(module.path)}: {len(problems)} problems in the pipeline", problems
+            f"{display_path(module.path)}: {count} problem{'s' if count != 1 else ''} in the "
+            "pipeline",
+            problems,
         )
     if env_name is not None:  # what definition and deploy would refuse: the API's checks
         from smdsl.compile.cache import compile_cached

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -195,3 +196,16 @@ def test_validate_output_json_reports_a_file_that_does_not_load(tmp_path: Path) 
     report = json.loads(result.stdout)
     assert report["ok"] is False and report["problems"]
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_one_problem_under_every_profile_is_counted_once(tmp_path: Path) -> None:
+    shutil.copytree(QUICKSTART, tmp_path / "qs")
+    pipeline = tmp_path / "qs" / "pipeline.py"
+    pipeline.write_text(
+        pipeline.read_text().replace(
+            'framework_version="1.2-1")', 'framework_version="1.2-1", environment={"a.b": "1"})', 1
+        )
+    )
+    result = run_cli("validate", str(pipeline))
+    assert result.returncode == 1
+    assert ": 1 problem in the pipeline" in result.stderr, result.stderr
