@@ -251,6 +251,7 @@ def test_a_definition_too_long_to_send_inline_goes_through_s3(
 
     first = CliRunner().invoke(main, args)
     assert first.exit_code == 0, first.output
+    assert "over the 100 SageMaker takes inline: it goes through s3://" in first.output
     keys = [o["Key"] for o in _s3().list_objects_v2(Bucket=BUCKET)["Contents"]]
     [definition_key] = [k for k in keys if k.startswith("quickstart/definitions/quickstart-dev/")]
     stored = _s3().get_object(Bucket=BUCKET, Key=definition_key)["Body"].read().decode()

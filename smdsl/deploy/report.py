@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from smdsl.deploy.aws import INLINE_LIMIT, Plan, definition_key
+from smdsl.deploy import aws
+from smdsl.deploy.aws import Plan, definition_key
 from smdsl.deploy.diff import FieldChange, ParameterDiff, StepDiff, change_line
 
 FORMAT = "smdsl-plan"
@@ -41,8 +42,8 @@ def describe_plan(plan: Plan, dry_run: bool) -> str:
     if key is not None and plan.action in ("create", "update"):
         lines.append(
             f"  the definition is {len(pipeline.definition.encode()):,} bytes, over the "
-            f"{INLINE_LIMIT:,} SageMaker takes inline: it {would}go through "
-            f"s3://{pipeline.bucket}/{key}"
+            f"{aws.INLINE_LIMIT:,} SageMaker takes inline: it "
+            f"{'would go' if dry_run else 'goes'} through s3://{pipeline.bucket}/{key}"
         )
     if plan.action == "create":
         lines.append(f"  {would}create the pipeline")
